@@ -1,0 +1,65 @@
+//! The `Conn` contract shared by every sans-IO connection (IMAP server, SMTP
+//! server, SMTP client). See `docs/DESIGN.md`.
+//!
+//! After any `handle_*` call the caller MUST drain [`Conn::poll_transmit`],
+//! then [`Conn::poll_action`] until it returns `None`, then read
+//! [`Conn::poll_timeout`]. Input may be split at any byte; the result is the
+//! same as for the whole input. After a fatal error every call is a no-op.
+
+use std::time::Instant;
+
+/// Identifies a request the connection made, so its answer can be matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NeedId(pub u64);
+
+/// Something the connection needs from the runtime that involves the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Need {
+    /// Not used by the IMAP server; DNS and HTTPS requests are added by the
+    /// modules that need them.
+    None,
+}
+
+/// The runtime's answer to a [`Need`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Answer {
+    /// The empty answer to [`Need::None`].
+    None,
+}
+
+/// What the connection asks the runtime to do besides sending bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Perform a network request and answer it through `handle_answer`.
+    Need(NeedId, Need),
+    /// Send everything already drained from `poll_transmit`, then start the
+    /// TLS handshake as server. Input buffered before the switch has been
+    /// discarded by the connection (STARTTLS injection, RFC 3207 / RFC 9051 6.2.1).
+    StartTls,
+    /// Send everything already drained, then close the connection.
+    Close,
+}
+
+/// A sans-IO connection. Time comes in as `now`; the connection never reads a
+/// clock and never blocks.
+pub trait Conn {
+    /// Bytes received from the peer.
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]);
+    /// The peer closed its sending side.
+    fn handle_eof(&mut self, now: Instant);
+    /// The deadline returned by `poll_timeout` passed. A spurious call is a no-op.
+    fn handle_timeout(&mut self, now: Instant);
+    /// The answer to an earlier [`Action::Need`].
+    fn handle_answer(&mut self, now: Instant, id: NeedId, answer: Answer);
+    /// Appends bytes to send to `out`.
+    fn poll_transmit(&mut self, out: &mut Vec<u8>);
+    /// The next action for the runtime, if any.
+    fn poll_action(&mut self) -> Option<Action>;
+    /// When `handle_timeout` must be called next, if ever.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// False when the connection wants no more input for now (backpressure).
+    fn wants_read(&self) -> bool;
+}
