@@ -28,7 +28,7 @@ impl Flag {
     /// Parses the text of a flag (`\Seen`, `$Junk`) as a client sends it.
     pub fn parse_str(s: &str) -> Option<Flag> {
         match flag(s.as_bytes()) {
-            Ok((rest, f)) if rest.is_empty() => Some(f),
+            Ok((b"", f)) => Some(f),
             Err(nom::Err::Incomplete(_)) => {
                 let mut v = s.as_bytes().to_vec();
                 v.push(b' ');
