@@ -380,7 +380,7 @@ mod tests {
         assert_eq!(astring(c)(b"abc ").unwrap().1.as_ref(), b"abc");
         assert_eq!(astring(c)(b"a]c ").unwrap().1.as_ref(), b"a]c");
         assert_eq!(astring(c)(b"\"a\\\"b\" ").unwrap().1.as_ref(), b"a\"b");
-        assert_eq!(astring(c)(b"{3}\r\na\0b ").is_err(), true);
+        assert!(astring(c)(b"{3}\r\na\0b ").is_err());
         assert_eq!(astring(c)(b"{3}\r\nabc ").unwrap().1.as_ref(), b"abc");
         assert_eq!(astring(c)(b"{3+}\r\nabc ").unwrap().1.as_ref(), b"abc");
         assert!(matches!(
