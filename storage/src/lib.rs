@@ -1,1 +1,70 @@
-//! moxide storage.
+//! moxide storage: accounts, mailboxes and messages on fjall, message bodies
+//! in immutable files, a changes feed, quota and a consistency check.
+//!
+//! Everything above (IMAP, SMTP, webmail, tools) goes through this API.
+//! Every mutating call is one atomic fjall batch committed with
+//! `PersistMode::SyncAll` before it returns; message files are written and
+//! fsynced (with their directory) before the batch that references them.
+//!
+//! # Use from an IMAP session
+//!
+//! - Open: [`Store::open`] once per process, [`Store::account`] per login;
+//!   [`Account::password_secrets`] for SCRAM/CRAM-MD5.
+//! - LIST/STATUS: [`Account::mailboxes`] (names, special use, subscribed,
+//!   [`MailboxCounts`], uidvalidity, uidnext, modseq).
+//! - SELECT: [`Account::mailbox`], [`Account::uids`] (live UIDs ascending),
+//!   [`Account::highest_modseq`]; then [`Account::subscribe`] for IDLE and
+//!   unsolicited updates, polled with [`ChangeReader::poll`].
+//! - FETCH: [`Account::messages_in`] by UID range, [`Account::structure`]
+//!   (ENVELOPE/BODYSTRUCTURE without reparsing), [`Account::read_message`] /
+//!   [`Account::read_range`] for BODY[] and partials.
+//! - STORE: [`Account::store_flags`] with UNCHANGEDSINCE; the refused UIDs
+//!   come back in [`StoreOutcome::modified`].
+//! - EXPUNGE / UID EXPUNGE / CLOSE: [`Account::expunge`] with [`ExpungeSet`].
+//! - COPY / MOVE: [`Account::copy`], [`Account::move_messages`] return
+//!   (source uid → destination uid) pairs for COPYUID.
+//! - APPEND / delivery: [`Account::deliver`] returns (uidvalidity, uid);
+//!   [`Account::import`] for bulk import with one group commit.
+//! - CONDSTORE/QRESYNC: [`Account::changed_since`], [`Account::vanished_since`].
+//! - QUOTA: [`Account::quota`].
+//! - Mailboxes: [`Account::create_mailbox`], [`Account::rename_mailbox`],
+//!   [`Account::delete_mailbox`], [`Account::set_subscribed`],
+//!   [`Account::set_special_use`]; names follow [`mailbox_name::normalize`].
+//! - Verification: [`Store::check_consistency`].
+//!
+//! Files of expunged messages stay until every open [`ChangeReader`] of the
+//! account has polled past the expunge, so a session can still fetch what it
+//! has not yet been told is gone.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod account;
+mod changes;
+mod consistency;
+mod error;
+mod expunge;
+mod files;
+mod flags;
+mod keys;
+mod mailbox;
+pub mod mailbox_name;
+mod message;
+mod query;
+mod quota;
+mod records;
+mod shim;
+mod store;
+mod txn;
+pub mod upgrade;
+
+pub use account::{Account, AccountSettings, NewAccount};
+pub use changes::{Change, ChangeReader, Notify};
+pub use error::{Result, StoreError};
+pub use expunge::ExpungeSet;
+pub use flags::{FlagOp, StoreOutcome, normalize_keywords};
+pub use message::{Added, Copied, NewMessage};
+pub use quota::Quota;
+pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_message_id};
+pub use store::{Store, StoreConfig};
+
+pub use shim::{MessageStructure, PasswordSecrets};

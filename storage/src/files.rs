@@ -1,0 +1,227 @@
+//! Message files: immutable, one per message identity, at
+//! `accounts/<account id>/msg/<msg id / 8192>/<msg id>`. A file is written
+//! and fsynced (with its directory) before the commit that references it.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, StoreError};
+
+/// Files per directory.
+const PER_DIR: u64 = 8192;
+
+/// Directory of an account's files.
+pub(crate) fn account_dir(root: &Path, acct: u32) -> PathBuf {
+    root.join("accounts").join(acct.to_string())
+}
+
+fn msg_root(root: &Path, acct: u32) -> PathBuf {
+    account_dir(root, acct).join("msg")
+}
+
+fn bucket_dir(root: &Path, acct: u32, bucket: u64) -> PathBuf {
+    msg_root(root, acct).join(bucket.to_string())
+}
+
+/// Path of a message file.
+pub(crate) fn msg_path(root: &Path, acct: u32, msg_id: u64) -> PathBuf {
+    bucket_dir(root, acct, msg_id / PER_DIR).join(msg_id.to_string())
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io("fsync directory", dir, e))
+}
+
+/// Create the bucket directory for `msg_id` if needed, fsyncing the parents
+/// of what was created.
+fn ensure_bucket(root: &Path, acct: u32, msg_id: u64) -> Result<PathBuf> {
+    let dir = bucket_dir(root, acct, msg_id / PER_DIR);
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| StoreError::io("create directory", &dir, e))?;
+    let mut p = dir.as_path();
+    // fsync every parent up to the data directory so the new entries last.
+    while let Some(parent) = p.parent() {
+        fsync_dir(parent)?;
+        if parent == root {
+            break;
+        }
+        p = parent;
+    }
+    Ok(dir)
+}
+
+/// Write message files (`(msg id, bytes)`), then fsync all of them and their
+/// directories: one fsync pass for a whole group. On error, files written
+/// so far are removed.
+pub(crate) fn write_files(root: &Path, acct: u32, files: &[(u64, &[u8])]) -> Result<()> {
+    let res = write_files_inner(root, acct, files);
+    if res.is_err() {
+        for (id, _) in files {
+            let _ = std::fs::remove_file(msg_path(root, acct, *id));
+        }
+    }
+    res
+}
+
+fn write_files_inner(root: &Path, acct: u32, files: &[(u64, &[u8])]) -> Result<()> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    // Bounded number of open handles per pass.
+    for chunk in files.chunks(256) {
+        let mut open = Vec::with_capacity(chunk.len());
+        for (id, data) in chunk {
+            let dir = ensure_bucket(root, acct, *id)?;
+            if dirs.last() != Some(&dir) {
+                dirs.push(dir);
+            }
+            let path = msg_path(root, acct, *id);
+            let mut f = File::create(&path).map_err(|e| StoreError::io("create", &path, e))?;
+            f.write_all(data)
+                .map_err(|e| StoreError::io("write", &path, e))?;
+            open.push((f, path));
+        }
+        for (f, path) in open {
+            f.sync_data()
+                .map_err(|e| StoreError::io("fsync", &path, e))?;
+        }
+    }
+    dirs.dedup();
+    for d in &dirs {
+        fsync_dir(d)?;
+    }
+    Ok(())
+}
+
+/// Make `dst` a new file with the contents of `src` (a hard link when the
+/// file system allows), durable. For COPY.
+pub(crate) fn link_files(root: &Path, acct: u32, pairs: &[(u64, u64)]) -> Result<()> {
+    let res = link_files_inner(root, acct, pairs);
+    if res.is_err() {
+        for (_, dst) in pairs {
+            let _ = std::fs::remove_file(msg_path(root, acct, *dst));
+        }
+    }
+    res
+}
+
+fn link_files_inner(root: &Path, acct: u32, pairs: &[(u64, u64)]) -> Result<()> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for (src, dst) in pairs {
+        let dir = ensure_bucket(root, acct, *dst)?;
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+        let s = msg_path(root, acct, *src);
+        let d = msg_path(root, acct, *dst);
+        let _ = std::fs::remove_file(&d);
+        if std::fs::hard_link(&s, &d).is_err() {
+            std::fs::copy(&s, &d).map_err(|e| StoreError::io("copy", &d, e))?;
+            File::open(&d)
+                .and_then(|f| f.sync_data())
+                .map_err(|e| StoreError::io("fsync", &d, e))?;
+        }
+    }
+    for d in &dirs {
+        fsync_dir(d)?;
+    }
+    Ok(())
+}
+
+/// Remove a message file; a missing file is not an error.
+pub(crate) fn remove(root: &Path, acct: u32, msg_id: u64) -> Result<()> {
+    let p = msg_path(root, acct, msg_id);
+    match std::fs::remove_file(&p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io("remove", p, e)),
+    }
+}
+
+/// Size of a message file.
+pub(crate) fn file_size(root: &Path, acct: u32, msg_id: u64) -> Result<u64> {
+    let p = msg_path(root, acct, msg_id);
+    std::fs::metadata(&p)
+        .map(|m| m.len())
+        .map_err(|e| StoreError::io("stat", p, e))
+}
+
+/// Read `len` bytes at `offset` of a message file (fewer at the end).
+pub(crate) fn read_range(
+    root: &Path,
+    acct: u32,
+    msg_id: u64,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>> {
+    let p = msg_path(root, acct, msg_id);
+    let mut f = File::open(&p).map_err(|e| StoreError::io("open", &p, e))?;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| StoreError::io("seek", &p, e))?;
+    let mut out = Vec::new();
+    f.take(len)
+        .read_to_end(&mut out)
+        .map_err(|e| StoreError::io("read", &p, e))?;
+    Ok(out)
+}
+
+/// All message files of an account: (msg id, size). Names that are not
+/// numbers are returned as `Err(path)` so the consistency check can report them.
+pub(crate) fn list(
+    root: &Path,
+    acct: u32,
+) -> Result<Vec<std::result::Result<(u64, u64), PathBuf>>> {
+    let mut out = Vec::new();
+    let mroot = msg_root(root, acct);
+    let buckets = match std::fs::read_dir(&mroot) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(StoreError::io("list", mroot, e)),
+    };
+    for b in buckets {
+        let b = b.map_err(|e| StoreError::io("list", &mroot, e))?;
+        let bpath = b.path();
+        let entries = std::fs::read_dir(&bpath).map_err(|e| StoreError::io("list", &bpath, e))?;
+        for e in entries {
+            let e = e.map_err(|err| StoreError::io("list", &bpath, err))?;
+            let path = e.path();
+            let id = e.file_name().to_str().and_then(|s| s.parse::<u64>().ok());
+            let size = e
+                .metadata()
+                .map_err(|err| StoreError::io("stat", &path, err))?
+                .len();
+            out.push(id.map(|id| (id, size)).ok_or(path));
+        }
+    }
+    Ok(out)
+}
+
+/// Remove files left by a crash between writing and committing: files with
+/// ids at or above `next_msg_id`. Only the buckets from `next_msg_id` on are
+/// looked at, so this is cheap.
+pub(crate) fn remove_uncommitted(root: &Path, acct: u32, next_msg_id: u64) -> Result<usize> {
+    let mut removed = 0;
+    let mut bucket = next_msg_id / PER_DIR;
+    loop {
+        let dir = bucket_dir(root, acct, bucket);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(StoreError::io("list", dir, e)),
+        };
+        for e in entries {
+            let e = e.map_err(|err| StoreError::io("list", &dir, err))?;
+            if let Some(id) = e.file_name().to_str().and_then(|s| s.parse::<u64>().ok())
+                && id >= next_msg_id
+            {
+                remove(root, acct, id)?;
+                removed += 1;
+            }
+        }
+        bucket += 1;
+    }
+    Ok(removed)
+}
