@@ -67,4 +67,5 @@ pub use quota::Quota;
 pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_message_id};
 pub use store::{Store, StoreConfig};
 
-pub use shim::{MessageStructure, PasswordSecrets};
+pub use moxide_proto::message::MessageStructure;
+pub use shim::PasswordSecrets;

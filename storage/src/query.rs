@@ -206,16 +206,18 @@ impl Account {
             .content
             .get(keys::content(self.shared.id, m.msg_id))?
         {
-            // An expunged message whose file was erased.
-            None if m.expunged => Err(StoreError::NoSuchMessage {
-                mailbox: format!("#{}", m.mailbox),
-                uid: m.uid,
-            }),
-            None => Err(StoreError::corrupt(format!(
-                "content record of message {} missing",
-                m.msg_id
-            ))),
             Some(v) => records::decode(&v, || format!("content record of message {}", m.msg_id)),
+            None => match self.message_opt(m.mailbox, m.uid)? {
+                // Expunged (or its mailbox deleted) and its file erased.
+                Some(cur) if !cur.expunged => Err(StoreError::corrupt(format!(
+                    "content record of message {} missing",
+                    m.msg_id
+                ))),
+                _ => Err(StoreError::NoSuchMessage {
+                    mailbox: format!("#{}", m.mailbox),
+                    uid: m.uid,
+                }),
+            },
         }
     }
 
@@ -241,6 +243,9 @@ impl Account {
     /// `len` bytes from `offset` of the message (prefix + file); fewer at the end.
     pub fn read_range(&self, m: &Message, offset: u64, len: u64) -> Result<Vec<u8>> {
         let c = self.content_of(m)?;
+        if offset >= m.size {
+            return Ok(Vec::new());
+        }
         let plen = c.prefix.len() as u64;
         let end = offset.saturating_add(len).min(m.size);
         let mut out = Vec::new();
@@ -251,7 +256,7 @@ impl Account {
         }
         if end > plen {
             let foff = offset.saturating_sub(plen);
-            let flen = end - plen.max(offset);
+            let flen = end.saturating_sub(plen.max(offset));
             out.extend(crate::files::read_range(
                 &self.store.dir,
                 self.shared.id,

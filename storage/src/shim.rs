@@ -1,46 +1,12 @@
-//! Temporary stand-ins for `moxide_proto::message::MessageStructure` and
-//! `moxide_proto::sasl::secrets::PasswordSecrets`, with the same signatures,
-//! until those land in proto. Only this file and the `use` lines in lib.rs
-//! change when they do.
+//! Temporary stand-in for `moxide_proto::sasl::secrets::PasswordSecrets`,
+//! with the same signatures, until it lands in proto. Only this file and the
+//! `use` line in lib.rs change when it does.
 
 use sha2::{Digest, Sha256};
 
-/// Parsed structure of a message (stand-in: only the Message-ID).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MessageStructure {
-    message_id: Option<String>,
-}
-
-/// Error decoding a stored structure.
+/// Error decoding stored secrets.
 #[derive(Debug)]
 pub struct StructureError;
-
-impl MessageStructure {
-    /// Parse a message; never fails.
-    pub fn parse(msg: &[u8]) -> MessageStructure {
-        let parsed = mail_parser::MessageParser::new()
-            .with_message_ids()
-            .parse_headers(msg);
-        MessageStructure {
-            message_id: parsed.and_then(|m| m.message_id().map(str::to_string)),
-        }
-    }
-    /// Compact encoding.
-    pub fn encode(&self) -> Vec<u8> {
-        self.message_id.clone().unwrap_or_default().into_bytes()
-    }
-    /// Decode [`MessageStructure::encode`] output.
-    pub fn decode(b: &[u8]) -> Result<MessageStructure, StructureError> {
-        let s = std::str::from_utf8(b).map_err(|_| StructureError)?;
-        Ok(MessageStructure {
-            message_id: (!s.is_empty()).then(|| s.to_string()),
-        })
-    }
-    /// The Message-ID header value.
-    pub fn message_id(&self) -> Option<&str> {
-        self.message_id.as_deref()
-    }
-}
 
 /// Password secrets (stand-in: salted SHA-256 only; never the plaintext).
 #[derive(Clone, Debug, PartialEq, Eq)]
