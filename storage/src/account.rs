@@ -136,20 +136,25 @@ impl Store {
             next_mailbox_id: 1,
             disk_usage: 0,
         };
-        let mut b = inner.db.batch();
-        b.insert(
-            &inner.ks.meta,
-            keys::next_account(),
-            next.to_be_bytes().to_vec(),
-        );
-        b.insert(&inner.ks.meta, keys::account(name), records::encode(&rec)?);
-        b.insert(&inner.ks.meta, keys::state(id), records::encode(&state)?);
-        for a in &addresses {
-            b.insert(&inner.ks.meta, keys::address(a), name.as_bytes().to_vec());
-        }
-        b.durability(Some(PersistMode::SyncAll)).commit()?;
-        let acct = self.account(name)?;
+        // The account records and its mailboxes go in one batch: a crash
+        // leaves either no account or a complete one.
+        let shared = Arc::new(AccountShared {
+            id,
+            name: name.to_string(),
+            write: Mutex::new(state),
+            hub: Mutex::new(Hub::default()),
+        });
+        let acct = Account::from_shared(inner.clone(), shared.clone());
         let mut txn = Txn::begin(&acct);
+        let meta = &inner.ks.meta;
+        txn.batch
+            .insert(meta, keys::next_account(), next.to_be_bytes().to_vec());
+        txn.batch
+            .insert(meta, keys::account(name), records::encode(&rec)?);
+        for a in &addresses {
+            txn.batch
+                .insert(meta, keys::address(a), name.as_bytes().to_vec());
+        }
         acct.create_one(&mut txn, mailbox_name::INBOX, SpecialUse::NONE, true)?;
         if new.default_mailboxes {
             for (n, su) in [
@@ -163,6 +168,7 @@ impl Store {
             }
         }
         txn.commit()?;
+        lock(&inner.accounts).insert(name.to_string(), shared);
         Ok(acct)
     }
 }
