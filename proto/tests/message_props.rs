@@ -77,6 +77,55 @@ fn mime_line() -> impl Strategy<Value = &'static str> {
     ])
 }
 
+/// Header values built from the tokens that drive the address, date,
+/// encoded-word and parameter parsers.
+fn header_value() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            "=?utf-8?q?",
+            "=?iso-8859-1?b?",
+            "=?x?",
+            "?=",
+            "=C3",
+            "=A9",
+            "w6k=",
+            "<",
+            ">",
+            "\"",
+            "\\",
+            "(",
+            ")",
+            ",",
+            ":",
+            ";",
+            "@",
+            ".",
+            "[",
+            "]",
+            " ",
+            "\t",
+            "\r\n ",
+            "a",
+            "Re",
+            "Fwd",
+            "Mon,",
+            "31",
+            "Feb",
+            "2024",
+            "23:59:60",
+            "+9999",
+            "-0000",
+            "UT",
+            "=",
+            "*0*",
+            "\u{e9}",
+            "\u{0}",
+        ]),
+        0..24,
+    )
+    .prop_map(|v| v.concat())
+}
+
 fn mime_message() -> impl Strategy<Value = Vec<u8>> {
     (
         prop::collection::vec(mime_line(), 0..40),
@@ -107,6 +156,19 @@ proptest! {
     }
 
     #[test]
+    fn parse_arbitrary_header_values(v in header_value(), w in "[ -~]{0,60}") {
+        for value in [&v, &w] {
+            let msg = format!(
+                "Date: {value}\r\nSubject: {value}\r\nFrom: {value}\r\nTo: {value}, {value}\r\n\
+                 Message-ID: {value}\r\nReferences: {value}\r\nIn-Reply-To: {value}\r\n\
+                 Content-Type: multipart/mixed; {value}\r\nContent-Disposition: {value}\r\n\
+                 Content-Language: {value}\r\n\r\nbody"
+            );
+            check(msg.as_bytes())?;
+        }
+    }
+
+    #[test]
     fn decode_arbitrary_bytes_does_not_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = MessageStructure::decode(&bytes);
         let mut v = vec![1u8];
@@ -129,6 +191,39 @@ proptest! {
             let _ = s.encode();
         }
     }
+}
+
+#[test]
+fn part_count_and_address_count_are_bounded() {
+    let mut msg = b"Content-Type: multipart/mixed; boundary=a\r\n\r\n".to_vec();
+    for _ in 0..20_000 {
+        msg.extend_from_slice(b"--a\r\n");
+    }
+    let s = MessageStructure::parse(&msg);
+    assert_eq!(s.root().kind, PartKind::Basic);
+
+    let mut msg = b"Content-Type: multipart/mixed; boundary=a\r\n\r\n".to_vec();
+    for _ in 0..9_000 {
+        msg.extend_from_slice(b"--a\r\n");
+    }
+    let s = MessageStructure::parse(&msg);
+    assert_eq!(s.root().children().len(), 9_000);
+    assert_eq!(MessageStructure::decode(&s.encode()), Ok(s));
+
+    let mut to = String::from("To: g:");
+    for i in 0..3000 {
+        to.push_str(&format!("u{i}@h,"));
+    }
+    to.push_str("\r\nReferences:");
+    for i in 0..300 {
+        to.push_str(&format!(" <r{i}@x>"));
+    }
+    let s = MessageStructure::parse(format!("{to}\r\n\r\n").as_bytes());
+    let list = &s.envelope().to;
+    assert_eq!(list.len(), 1000);
+    assert!(list[0].is_group_start() && list[999].is_group_end());
+    assert_eq!(s.references().len(), 100);
+    assert_eq!(s.references()[99], "r299@x");
 }
 
 #[test]

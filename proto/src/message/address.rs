@@ -183,16 +183,27 @@ fn is_special(lx: &Lexeme, c: u8) -> bool {
     lx.token == Token::Special(c)
 }
 
+/// At most this many address structures (including group markers) are kept
+/// per header field; bounds memory and stored size for absurd headers.
+pub const MAX_ADDRESSES: usize = 1000;
+
 /// Parses an address-list header value (From, To, Cc, ...; RFC 5322 3.4) into
 /// ENVELOPE address structures. Best effort: never fails; garbage between
 /// commas becomes an address whose mailbox is the text and whose host is
-/// empty; empty elements are skipped.
+/// empty; empty elements are skipped. Stops after [`MAX_ADDRESSES`], closing
+/// an open group.
 pub fn parse_address_list(value: &[u8]) -> Vec<Address> {
     let (lexemes, trailing_comment) = lex(value);
     let mut out = Vec::new();
     let mut i = 0usize;
     let mut in_group = false;
     while i < lexemes.len() {
+        if out.len() >= MAX_ADDRESSES - 1 {
+            if in_group {
+                out.push(Address::group_end());
+            }
+            break;
+        }
         // Find the end of this element: the next top-level `,` or `;`, or a
         // `:` that opens a group.
         let mut j = i;

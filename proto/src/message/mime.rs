@@ -42,11 +42,19 @@ fn classify(line: &[u8], boundary: &[u8]) -> Option<Delimiter> {
 /// The preamble (before the first delimiter) and the epilogue (after the close
 /// delimiter) are not parts. A missing close delimiter ends the last part at
 /// `end`. An empty boundary or a body without any delimiter yields no parts.
-pub fn split_multipart(msg: &[u8], start: usize, end: usize, boundary: &[u8]) -> Vec<Range<usize>> {
+/// More than `max_parts` parts yield `None` (the caller leaves the multipart
+/// unsplit rather than build an unbounded tree).
+pub fn split_multipart(
+    msg: &[u8],
+    start: usize,
+    end: usize,
+    boundary: &[u8],
+    max_parts: usize,
+) -> Option<Vec<Range<usize>>> {
     let end = end.min(msg.len());
     let mut parts = Vec::new();
     if boundary.is_empty() || start >= end {
-        return parts;
+        return Some(parts);
     }
     let mut part_start: Option<usize> = None;
     let mut pos = start;
@@ -55,19 +63,25 @@ pub fn split_multipart(msg: &[u8], start: usize, end: usize, boundary: &[u8]) ->
         let line = msg.get(pos..line_end).unwrap_or_default();
         if let Some(kind) = classify(line, boundary) {
             if let Some(ps) = part_start.take() {
+                if parts.len() >= max_parts {
+                    return None;
+                }
                 parts.push(ps..content_end(msg, ps, pos));
             }
             if kind == Delimiter::Close {
-                return parts;
+                return Some(parts);
             }
             part_start = Some(next);
         }
         pos = next;
     }
     if let Some(ps) = part_start {
+        if parts.len() >= max_parts {
+            return None;
+        }
         parts.push(ps..end.max(ps));
     }
-    parts
+    Some(parts)
 }
 
 /// The end of a part's content whose next delimiter line starts at `delim`:
@@ -99,7 +113,8 @@ mod tests {
     use super::*;
 
     fn parts<'a>(msg: &'a [u8], boundary: &str) -> Vec<&'a [u8]> {
-        split_multipart(msg, 0, msg.len(), boundary.as_bytes())
+        split_multipart(msg, 0, msg.len(), boundary.as_bytes(), 100)
+            .expect("under the part limit")
             .into_iter()
             .map(|r| &msg[r])
             .collect()
@@ -145,6 +160,22 @@ mod tests {
     fn no_delimiter_no_parts() {
         assert!(parts(b"just text\r\n", "b").is_empty());
         assert!(parts(b"--b\r\n", "").is_empty());
+    }
+
+    #[test]
+    fn too_many_parts() {
+        let m = b"--b\r\n1\r\n--b\r\n2\r\n--b\r\n3";
+        assert_eq!(
+            split_multipart(m, 0, m.len(), b"b", 3).map(|p| p.len()),
+            Some(3)
+        );
+        assert_eq!(split_multipart(m, 0, m.len(), b"b", 2), None);
+        let m = b"--b\r\n1\r\n--b\r\n2\r\n--b--";
+        assert_eq!(
+            split_multipart(m, 0, m.len(), b"b", 2).map(|p| p.len()),
+            Some(2)
+        );
+        assert_eq!(split_multipart(m, 0, m.len(), b"b", 1), None);
     }
 
     #[test]

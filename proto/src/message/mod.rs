@@ -29,6 +29,9 @@ pub use subject::BaseSubject;
 
 use header::HeaderBlock;
 
+/// At most this many References message-ids are kept (the last ones).
+pub const MAX_REFERENCES: usize = 100;
+
 /// The parsed structure of one message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageStructure {
@@ -48,11 +51,23 @@ impl MessageStructure {
     pub fn parse(msg: &[u8]) -> MessageStructure {
         let block = HeaderBlock::parse(msg, 0, msg.len());
         let envelope = Envelope::from_header(&block);
-        let references = block
+        let mut references = block
             .value("references")
             .map(|v| envelope::message_ids(&v))
             .unwrap_or_default();
-        let root = structure::parse_part(msg, &block, 0, msg.len(), ContentType::default_text, 0);
+        // Keep the most recent ancestors; the parent is last.
+        let excess = references.len().saturating_sub(MAX_REFERENCES);
+        references.drain(..excess);
+        let mut budget = structure::MAX_PARTS;
+        let root = structure::parse_part(
+            msg,
+            &block,
+            0,
+            msg.len(),
+            ContentType::default_text,
+            0,
+            &mut budget,
+        );
         MessageStructure::from_parts(envelope, root, references)
     }
 
@@ -117,7 +132,8 @@ impl MessageStructure {
         &self.base_subject
     }
 
-    /// Message-ids of the References header, oldest first, without brackets.
+    /// Message-ids of the References header, oldest first, without brackets;
+    /// at most the last [`MAX_REFERENCES`].
     pub fn references(&self) -> &[String] {
         &self.references
     }

@@ -9,6 +9,11 @@ use super::mime::{count_lines, split_multipart};
 /// [`PartKind::Basic`] leaves (protects the stack and bounds work).
 pub const MAX_DEPTH: usize = 50;
 
+/// At most about this many parts are built per message; once the budget is
+/// spent, remaining multiparts and messages are not split further. Bounds
+/// memory for messages made of thousands of tiny parts.
+pub const MAX_PARTS: usize = 10_000;
+
 /// A byte range `start..end` within the message (`start <= end`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {
@@ -253,7 +258,9 @@ pub(crate) fn parse_part(
     end: usize,
     default: fn() -> ContentType,
     depth: usize,
+    budget: &mut usize,
 ) -> Part {
+    *budget = budget.saturating_sub(1);
     let body_start = block.end.clamp(start, end.max(start));
     let end = end.max(body_start);
     let content_type = block
@@ -289,12 +296,12 @@ pub(crate) fn parse_part(
     if part.content_type.has_lines() {
         part.lines = count_lines(body);
     }
-    if depth >= MAX_DEPTH {
+    if depth >= MAX_DEPTH || *budget == 0 {
         return part;
     }
     if part.content_type.is_type("multipart") {
         let boundary = part.content_type.param("boundary").unwrap_or_default();
-        let ranges = split_multipart(msg, body_start, end, boundary);
+        let ranges = split_multipart(msg, body_start, end, boundary, *budget).unwrap_or_default();
         if !ranges.is_empty() {
             // RFC 2046 5.1.5: parts of a digest default to message/rfc822.
             let child_default = if part.content_type.subtype.eq_ignore_ascii_case(b"digest") {
@@ -306,7 +313,15 @@ pub(crate) fn parse_part(
                 .into_iter()
                 .map(|r| {
                     let child_block = HeaderBlock::parse(msg, r.start, r.end);
-                    parse_part(msg, &child_block, r.start, r.end, child_default, depth + 1)
+                    parse_part(
+                        msg,
+                        &child_block,
+                        r.start,
+                        r.end,
+                        child_default,
+                        depth + 1,
+                        budget,
+                    )
                 })
                 .collect();
             part.kind = PartKind::Multipart(children);
@@ -321,6 +336,7 @@ pub(crate) fn parse_part(
             end,
             ContentType::default_text,
             depth + 1,
+            budget,
         );
         part.kind = PartKind::Message(Box::new(NestedMessage { envelope, root }));
     }
