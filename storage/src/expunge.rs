@@ -49,7 +49,7 @@ impl Account {
     /// Unknown or already expunged UIDs are ignored.
     pub fn expunge(&self, mailbox: u32, which: ExpungeSet<'_>) -> Result<Vec<u32>> {
         let mut txn = Txn::begin(self);
-        txn.mailbox_mut(mailbox)?;
+        txn.live_mailbox(mailbox)?;
         let candidates: Vec<Message> = match which {
             ExpungeSet::AllDeleted => self.messages_in(mailbox, 1..=u32::MAX)?,
             ExpungeSet::DeletedIn(uids) | ExpungeSet::Uids(uids) => {

@@ -97,6 +97,9 @@ impl Account {
     }
 
     fn add_messages(&self, mailbox: u32, msgs: &[NewMessage<'_>]) -> Result<Vec<Added>> {
+        if msgs.is_empty() {
+            return Ok(Vec::new());
+        }
         let prepared = msgs.iter().map(prepare).collect::<Result<Vec<_>>>()?;
         let needed = prepared.iter().fold(0u64, |a, p| a.saturating_add(p.size));
         let mut txn = Txn::begin(self);
@@ -208,10 +211,17 @@ impl Account {
     /// a new identity whose file is a hard link of the original.
     pub fn copy(&self, from: u32, uids: &[u32], to: u32) -> Result<Copied> {
         let mut txn = Txn::begin(self);
-        txn.mailbox_mut(from)?;
-        let uidvalidity = txn.mailbox_mut(to)?.uidvalidity;
-        let modseq = txn.modseq()?;
+        txn.live_mailbox(from)?;
+        let uidvalidity = txn.live_mailbox(to)?.uidvalidity;
         let src = self.live_sorted(from, uids)?;
+        if src.is_empty() {
+            return Ok(Copied {
+                uidvalidity,
+                uids: Vec::new(),
+                modseq: txn.state.modseq,
+            });
+        }
+        let modseq = txn.modseq()?;
         let needed = src.iter().fold(0u64, |a, m| a.saturating_add(m.size));
         self.check_quota(&txn, needed)?;
         let first = txn.state.next_msg_id;
@@ -268,9 +278,16 @@ impl Account {
     /// UIDs, tombstones in the source. Unknown UIDs are skipped.
     pub fn move_messages(&self, from: u32, uids: &[u32], to: u32) -> Result<Copied> {
         let mut txn = Txn::begin(self);
-        txn.mailbox_mut(from)?;
-        let uidvalidity = txn.mailbox_mut(to)?.uidvalidity;
+        txn.live_mailbox(from)?;
+        let uidvalidity = txn.live_mailbox(to)?.uidvalidity;
         let src = self.live_sorted(from, uids)?;
+        if src.is_empty() {
+            return Ok(Copied {
+                uidvalidity,
+                uids: Vec::new(),
+                modseq: txn.state.modseq,
+            });
+        }
         let out = self.move_in_txn(&mut txn, from, src, to)?;
         let modseq = txn.commit()?;
         Ok(Copied {

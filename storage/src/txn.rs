@@ -74,6 +74,15 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// A copy of a live mailbox by id, without marking it changed.
+    pub fn live_mailbox(&mut self, id: u32) -> Result<Mailbox> {
+        let mb = self.mailbox(id)?;
+        if mb.deleted {
+            return Err(StoreError::NoSuchMailbox(format!("#{id}")));
+        }
+        Ok(mb.clone())
+    }
+
     /// A live mailbox by id for changing it: marks it dirty and bumps its modseq.
     pub fn mailbox_mut(&mut self, id: u32) -> Result<&mut Mailbox> {
         let m = self.modseq()?;
