@@ -159,6 +159,38 @@ pub fn unfold(raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The header fields of `header` (a whole header block as stored, including
+/// its blank line) whose names are (`exclude == false`) or are not
+/// (`exclude == true`) in `names`, compared ASCII case-insensitively; each
+/// field with its folded lines and line breaks as written, followed by the
+/// blank line if `header` has one. This is BODY[HEADER.FIELDS (...)] and
+/// BODY[HEADER.FIELDS.NOT (...)] (RFC 9051 6.4.5).
+pub fn select_fields(header: &[u8], names: &[&[u8]], exclude: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let mut keep = false;
+    while pos < header.len() {
+        let (line_end, next) = line_at(header, pos, header.len());
+        let line = header.get(pos..line_end).unwrap_or_default();
+        let whole = header.get(pos..next).unwrap_or_default();
+        if line.is_empty() {
+            out.extend_from_slice(whole);
+            break;
+        }
+        if !line.starts_with(b" ") && !line.starts_with(b"\t") {
+            keep = match split_name(line) {
+                Some((name, _)) => names.iter().any(|n| n.eq_ignore_ascii_case(name)) != exclude,
+                None => false,
+            };
+        }
+        if keep {
+            out.extend_from_slice(whole);
+        }
+        pos = next;
+    }
+    out
+}
+
 /// A MIME parameter (`name=value`) with the value unquoted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Param {
@@ -391,5 +423,67 @@ pub fn parse_token_list(value: &[u8]) -> Vec<Vec<u8>> {
             None => return out,
             _ => sc.bump(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &[u8] =
+        b"From: a@b\r\nSubject: one\r\n two\r\nX-Junk\r\nTo: c@d\r\nsubject: again\r\n\r\n";
+
+    #[test]
+    fn select_header_fields() {
+        assert_eq!(
+            select_fields(HEADER, &[b"SUBJECT"], false),
+            b"Subject: one\r\n two\r\nsubject: again\r\n\r\n"
+        );
+        assert_eq!(
+            select_fields(HEADER, &[b"subject", b"x-junk"], true),
+            b"From: a@b\r\nTo: c@d\r\n\r\n"
+        );
+        assert_eq!(select_fields(b"From: a@b", &[b"from"], false), b"From: a@b");
+        assert_eq!(select_fields(b"", &[b"from"], false), b"");
+    }
+
+    #[test]
+    fn header_block_fields_and_end() {
+        let block = HeaderBlock::parse(HEADER, 0, HEADER.len());
+        assert_eq!(block.end, HEADER.len());
+        let names: Vec<&[u8]> = block.fields.iter().map(|f| f.name).collect();
+        assert_eq!(names, vec![&b"From"[..], b"Subject", b"To", b"subject"]);
+        assert_eq!(block.value("subject").as_deref(), Some(&b"one two"[..]));
+        assert_eq!(block.fields[1].raw_value, b" one\r\n two");
+    }
+
+    #[test]
+    fn content_type_and_params() {
+        let (t, s, p) =
+            parse_content_type(b" Text/Plain (c) ; charset = \"utf\\-8\" ;; bad ; format=flowed")
+                .expect("valid");
+        assert_eq!((t.as_slice(), s.as_slice()), (&b"Text"[..], &b"Plain"[..]));
+        assert_eq!(
+            p,
+            vec![
+                Param {
+                    name: b"charset".to_vec(),
+                    value: b"utf-8".to_vec()
+                },
+                Param {
+                    name: b"format".to_vec(),
+                    value: b"flowed".to_vec()
+                },
+            ]
+        );
+        assert_eq!(parse_content_type(b"text"), None);
+        assert_eq!(parse_content_type(b"/plain"), None);
+        let (k, p) = parse_disposition(b"attachment; filename=\"a;b.txt\"").expect("valid");
+        assert_eq!(k, b"attachment");
+        assert_eq!(p[0].value, b"a;b.txt");
+        assert_eq!(
+            parse_token_list(b"en-US, (x) de ,,"),
+            vec![b"en-US".to_vec(), b"de".to_vec()]
+        );
     }
 }
