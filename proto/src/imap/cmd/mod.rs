@@ -24,6 +24,13 @@ pub mod status;
 pub mod store;
 mod syntax;
 
+#[cfg(test)]
+pub(crate) mod strategy;
+#[cfg(test)]
+mod tests_bad;
+#[cfg(test)]
+mod tests_kat;
+
 use crate::imap::core::error::ParseFailure;
 use crate::imap::core::string::tag;
 use crate::imap::core::{Atom, Ctx, Mailbox, SeqNum, SequenceSet, StatusAttr, Tag, crlf, sp};

@@ -31,7 +31,8 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    const ALL: [SortKey; 9] = [
+    /// Every sort key.
+    pub const ALL: [SortKey; 9] = [
         SortKey::Arrival,
         SortKey::Cc,
         SortKey::Date,

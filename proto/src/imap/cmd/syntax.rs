@@ -29,15 +29,22 @@ pub(crate) fn cut<'a, T>(r: IResult<'a, T>) -> IResult<'a, T> {
     })
 }
 
-/// Replaces a recoverable error's text with `expected` (positioned at `at`),
-/// keeping Incomplete and Failure.
+/// Replaces a recoverable error's text with `expected` (positioned at `at`)
+/// when it is a generic "expected …" error at `at` itself; errors that say
+/// something specific ("8-bit characters need a literal", "no such date") or
+/// that arose further in are kept, as are Incomplete and Failure.
 pub(crate) fn expect<'a, T>(
     at: &'a [u8],
     expected: &'static str,
     r: IResult<'a, T>,
 ) -> IResult<'a, T> {
     r.map_err(|e| match e {
-        nom::Err::Error(_) => ParseError::fail(at, expected),
+        nom::Err::Error(e)
+            if e.input.len() == at.len()
+                && (e.expected.starts_with("expected") || e.expected.starts_with("unexpected")) =>
+        {
+            ParseError::fail(at, expected)
+        }
         e => e,
     })
 }
