@@ -26,6 +26,11 @@ pub mod search;
 pub mod status;
 pub mod thread;
 
+#[cfg(test)]
+pub(crate) mod strategy;
+#[cfg(test)]
+mod tests_roundtrip;
+
 use std::borrow::Cow;
 
 use base64::Engine;
@@ -304,10 +309,9 @@ fn untagged(i: &[u8], ctx: Ctx) -> IResult<'_, Response> {
 
 /// After the status keyword: `[SP ["[" resp-text-code "]"] [SP text]] CRLF`.
 fn resp_text(i: &[u8], ctx: Ctx) -> IResult<'_, (Option<Code>, String)> {
-    if let Ok((rest, text)) = text_line(i) {
-        if text.is_empty() {
-            return Ok((rest, (None, text)));
-        }
+    if let None | Some(b'\r') = i.first() {
+        let (rest, ()) = super::core::crlf(i)?;
+        return Ok((rest, (None, String::new())));
     }
     let (i, ()) = sp(i)?;
     if let Some(b'[') = i.first() {
