@@ -3,7 +3,7 @@
 
 use super::super::core::error::{IResult, ParseError};
 use super::super::core::mailbox::{mailbox, write_mailbox};
-use super::super::core::string::{atom_str, quoted, write_quoted};
+use super::super::core::string::{astring, atom_str, quoted, write_quoted};
 use super::super::core::{Atom, Ctx, Mailbox, byte, keyword, paren_list, sp};
 use super::lossy;
 
@@ -191,9 +191,10 @@ fn delimiter(ctx: Ctx) -> impl Fn(&[u8]) -> IResult<'_, Option<char>> {
 
 fn ext_item(ctx: Ctx) -> impl Fn(&[u8]) -> IResult<'_, ListExtItem> {
     move |i: &[u8]| {
-        let (r, name) = atom_str(i)?;
+        // `mbox-list-extended-item-tag = astring` (RFC 5258): servers quote it.
+        let (r, name) = astring(ctx)(i)?;
         let (r, ()) = sp(r)?;
-        match name.to_ascii_uppercase().as_str() {
+        match lossy(name).to_ascii_uppercase().as_str() {
             "CHILDINFO" => {
                 let (r, opts) = paren_list(1, |i| quoted(ctx)(i).map(|(r, v)| (r, lossy(v))))(r)?;
                 Ok((r, ListExtItem::ChildInfo(opts)))

@@ -29,6 +29,8 @@ pub mod thread;
 #[cfg(test)]
 pub(crate) mod strategy;
 #[cfg(test)]
+mod tests_examples;
+#[cfg(test)]
 mod tests_roundtrip;
 
 use std::borrow::Cow;
@@ -358,7 +360,7 @@ pub(crate) fn decode_base64_line(text: &str) -> Option<Vec<u8>> {
     if text.is_empty() {
         return Some(Vec::new());
     }
-    if text.len() % 4 != 0 || text.bytes().any(|b| b == b' ') {
+    if !text.len().is_multiple_of(4) || text.bytes().any(|b| b == b' ') {
         return None;
     }
     base64::engine::general_purpose::STANDARD.decode(text).ok()
