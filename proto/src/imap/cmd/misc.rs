@@ -45,7 +45,7 @@ pub(crate) fn id_args(ctx: Ctx) -> impl Fn(&[u8]) -> IResult<'_, CommandBody> {
         let mut i = &i[1..];
         let mut params = Vec::new();
         if let Some(b')') = i.first() {
-            // RFC 2971 allows no empty list, but clients send "()": accept it.
+            // RFC 2971 4: `"(" *(string SP nstring) ")"` may be empty.
             return Ok((&i[1..], CommandBody::Id(Some(params))));
         }
         loop {
