@@ -71,7 +71,7 @@ pub(crate) fn write_files(root: &Path, acct: u32, files: &[(u64, &[u8])]) -> Res
 fn write_files_inner(root: &Path, acct: u32, files: &[(u64, &[u8])]) -> Result<()> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     // Bounded number of open handles per pass.
-    for chunk in files.chunks(256) {
+    for chunk in files.chunks(512) {
         let mut open = Vec::with_capacity(chunk.len());
         for (id, data) in chunk {
             let dir = ensure_bucket(root, acct, *id)?;
@@ -84,16 +84,50 @@ fn write_files_inner(root: &Path, acct: u32, files: &[(u64, &[u8])]) -> Result<(
                 .map_err(|e| StoreError::io("write", &path, e))?;
             open.push((f, path));
         }
-        for (f, path) in open {
-            f.sync_data()
-                .map_err(|e| StoreError::io("fsync", &path, e))?;
-        }
+        sync_all(&open)?;
     }
     dirs.dedup();
     for d in &dirs {
         fsync_dir(d)?;
     }
     Ok(())
+}
+
+/// fsync files; a group is synced from several threads at once so the file
+/// system can commit them together (sequential fsyncs each wait for their
+/// own journal commit).
+fn sync_all(open: &[(File, PathBuf)]) -> Result<()> {
+    const PER_THREAD: usize = 32;
+    if open.len() <= PER_THREAD {
+        for (f, path) in open {
+            f.sync_data()
+                .map_err(|e| StoreError::io("fsync", path, e))?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = open
+            .chunks(PER_THREAD)
+            .map(|c| {
+                s.spawn(move || {
+                    for (f, path) in c {
+                        f.sync_data()
+                            .map_err(|e| StoreError::io("fsync", path, e))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        let mut res = Ok(());
+        for h in handles {
+            match h.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => res = Err(e),
+                Err(_) => res = Err(StoreError::corrupt("fsync thread panicked")),
+            }
+        }
+        res
+    })
 }
 
 /// Make `dst` a new file with the contents of `src` (a hard link when the
@@ -200,28 +234,20 @@ pub(crate) fn list(
 }
 
 /// Remove files left by a crash between writing and committing: files with
-/// ids at or above `next_msg_id`. Only the buckets from `next_msg_id` on are
-/// looked at, so this is cheap.
+/// ids from `next_msg_id` on. Files of one transaction are created in id
+/// order, so the leftovers are `next_msg_id`, `next_msg_id + 1`, ... up to
+/// the first id without a file: cheap when there is nothing to remove.
 pub(crate) fn remove_uncommitted(root: &Path, acct: u32, next_msg_id: u64) -> Result<usize> {
     let mut removed = 0;
-    let mut bucket = next_msg_id / PER_DIR;
+    let mut id = next_msg_id;
     loop {
-        let dir = bucket_dir(root, acct, bucket);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(r) => r,
+        let p = msg_path(root, acct, id);
+        match std::fs::remove_file(&p) {
+            Ok(()) => removed += 1,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-            Err(e) => return Err(StoreError::io("list", dir, e)),
-        };
-        for e in entries {
-            let e = e.map_err(|err| StoreError::io("list", &dir, err))?;
-            if let Some(id) = e.file_name().to_str().and_then(|s| s.parse::<u64>().ok())
-                && id >= next_msg_id
-            {
-                remove(root, acct, id)?;
-                removed += 1;
-            }
+            Err(e) => return Err(StoreError::io("remove", p, e)),
         }
-        bucket += 1;
+        id = id.saturating_add(1);
     }
     Ok(removed)
 }

@@ -52,7 +52,6 @@ mod message;
 mod query;
 mod quota;
 mod records;
-mod shim;
 mod store;
 mod txn;
 pub mod upgrade;
@@ -68,4 +67,4 @@ pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_
 pub use store::{Store, StoreConfig};
 
 pub use moxide_proto::message::MessageStructure;
-pub use shim::PasswordSecrets;
+pub use moxide_proto::sasl::secrets::PasswordSecrets;

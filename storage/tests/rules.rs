@@ -25,7 +25,11 @@ fn new_account_has_inbox_and_modseq_starts_at_2() {
         Some("mjl")
     );
     assert!(a.settings().unwrap().has_password);
-    assert!(a.password_secrets().unwrap().is_some());
+    let secrets = a.password_secrets().unwrap().unwrap();
+    assert!(secrets.verify_plain("test1234"));
+    assert!(!secrets.verify_plain("test12345"));
+    a.set_password("other").unwrap();
+    assert!(a.password_secrets().unwrap().unwrap().verify_plain("other"));
     assert_consistent(&s);
 }
 
