@@ -49,7 +49,10 @@ fn status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Bytes allocated on disk under `p` (fjall preallocates its journal, so
+/// file lengths overstate it).
 fn dir_size(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let mut total = 0;
     if let Ok(rd) = std::fs::read_dir(p) {
         for e in rd.flatten() {
