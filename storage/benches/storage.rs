@@ -60,7 +60,7 @@ fn dir_size(p: &Path) -> u64 {
             total += if md.is_dir() {
                 dir_size(&e.path())
             } else {
-                md.len()
+                md.blocks() * 512
             };
         }
     }
