@@ -240,6 +240,24 @@ impl Response {
     }
 }
 
+impl From<Status> for Response {
+    fn from(s: Status) -> Self {
+        Response::Status(s)
+    }
+}
+
+impl From<Data> for Response {
+    fn from(d: Data) -> Self {
+        Response::Data(d)
+    }
+}
+
+impl From<Continue> for Response {
+    fn from(c: Continue) -> Self {
+        Response::Continue(c)
+    }
+}
+
 /// Parses one response from the start of `input`, returning the number of
 /// bytes it took (through its final CRLF) and the response.
 pub fn parse_response(input: &[u8], ctx: Ctx) -> Result<(usize, Response), ResponseError> {

@@ -569,3 +569,46 @@ fn malformed_lines() {
             .is_empty()
     );
 }
+
+#[test]
+fn constructors_sanitise_text() {
+    let t = Tag::try_from("a1").unwrap();
+    let st = Status::no(Some(t), Some(Code::TryCreate), "no\r\nsuch\0box");
+    assert_eq!(st.text, "no  such box");
+    assert_eq!(encode(&st.into()), "a1 NO [TRYCREATE] no  such box\r\n");
+    // Values built by hand are cleaned by the encoder.
+    let st = Status {
+        tag: None,
+        kind: StatusKind::Bye,
+        code: None,
+        text: "bye\n".into(),
+    };
+    assert_eq!(encode(&st.into()), "* BYE bye \r\n");
+    assert_eq!(encode(&Status::bye(None, "x").into()), "* BYE x\r\n");
+    assert_eq!(
+        encode(&Status::preauth(Some(Code::Alert), "hi").into()),
+        "* PREAUTH [ALERT] hi\r\n"
+    );
+    assert_eq!(encode(&Status::ok(None, None, "").into()), "* OK\r\n");
+    assert_eq!(
+        encode(&Continue::Text("go\r\n".into()).into()),
+        "+ go  \r\n"
+    );
+    assert_eq!(
+        encode(&Continue::Base64(b"hello".to_vec()).into()),
+        "+ aGVsbG8=\r\n"
+    );
+    // Tagged PREAUTH/BYE cannot exist: they are written untagged.
+    let st = Status {
+        tag: Some(Tag::try_from("a2").unwrap()),
+        kind: StatusKind::Bye,
+        code: None,
+        text: "x".into(),
+    };
+    assert_eq!(encode(&st.into()), "* BYE x\r\n");
+    // Capabilities that are not atoms are not written.
+    assert_eq!(
+        encode(&Data::Capability(vec!["IMAP4rev2".into(), "a b".into(), String::new()]).into()),
+        "* CAPABILITY IMAP4rev2\r\n"
+    );
+}
