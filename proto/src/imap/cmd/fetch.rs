@@ -3,7 +3,7 @@
 //! and PREVIEW (RFC 8970).
 
 use super::CommandBody;
-use super::syntax::{cut, expect, peek_sp_byte, word};
+use super::syntax::{MAX_KEYWORD, cut, expect, peek_sp_byte, upper, word};
 use crate::imap::core::section::{section, section_binary, write_part, write_section};
 use crate::imap::core::seq::{sequence_set, write_sequence_set};
 use crate::imap::core::{
@@ -156,8 +156,9 @@ pub fn fetch_attr(ctx: Ctx) -> impl Fn(&[u8]) -> IResult<'_, FetchAttr> {
         if let Some(a) = simple {
             return Ok((rest, a));
         }
-        let upper = w.to_ascii_uppercase();
-        match upper.as_slice() {
+        let mut buf = [0; MAX_KEYWORD];
+        let upper = upper(w, &mut buf);
+        match upper {
             b"BODY" | b"BODY.PEEK" => {
                 let peek = upper.len() > 4;
                 if !peek && rest.first() != Some(&b'[') {

@@ -3,7 +3,7 @@
 //! `LSUB` (RFC 3501 6.3.9).
 
 use super::CommandBody;
-use super::syntax::{cut, expect, peek_sp_word, word};
+use super::syntax::{MAX_KEYWORD, cut, expect, peek_sp_word, upper, word};
 use crate::imap::core::mailbox::{list_mailbox, mailbox, write_mailbox, write_name};
 use crate::imap::core::section::status_attr;
 use crate::imap::core::{Ctx, IResult, Mailbox, ParseError, StatusAttr, paren_list, sp};
@@ -80,8 +80,8 @@ fn list_select(i: &[u8]) -> IResult<'_, ListSelect> {
 fn list_return(i: &[u8]) -> IResult<'_, ListReturn> {
     const EXPECTED: &str = "expected SUBSCRIBED, CHILDREN, SPECIAL-USE or STATUS";
     let (rest, w) = expect(i, EXPECTED, word(i))?;
-    let w = w.to_ascii_uppercase();
-    match w.as_slice() {
+    let mut buf = [0; MAX_KEYWORD];
+    match upper(w, &mut buf) {
         b"SUBSCRIBED" => Ok((rest, ListReturn::Subscribed)),
         b"CHILDREN" => Ok((rest, ListReturn::Children)),
         b"SPECIAL-USE" => Ok((rest, ListReturn::SpecialUse)),

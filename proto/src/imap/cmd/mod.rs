@@ -360,13 +360,13 @@ pub fn command_body(ctx: Ctx) -> impl Fn(&[u8]) -> crate::imap::core::IResult<'_
             nom::Err::Incomplete(n) => nom::Err::Incomplete(n),
             _ => crate::imap::core::ParseError::fail(i, "expected a command name"),
         })?;
-        let upper = name.to_ascii_uppercase();
-        let r = match upper.as_slice() {
+        let mut buf = [0; syntax::MAX_KEYWORD];
+        let r = match syntax::upper(name, &mut buf) {
             b"UID" => {
                 let (rest, ()) = cut(sp(rest))?;
                 let (after, sub) = cut(word(rest))?;
-                let sub = sub.to_ascii_uppercase();
-                let r = match sub.as_slice() {
+                let mut buf = [0; syntax::MAX_KEYWORD];
+                let r = match syntax::upper(sub, &mut buf) {
                     b"FETCH" => fetch::fetch_args(ctx, true)(after),
                     b"SEARCH" => search::search_args(ctx, true)(after),
                     b"STORE" => store::store_args(true)(after),

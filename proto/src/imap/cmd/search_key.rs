@@ -5,7 +5,7 @@
 //! Strings are kept as the raw bytes the client sent; the charset of the
 //! command says how to read them (see [`super::charset`]).
 
-use super::syntax::{expect, word};
+use super::syntax::{MAX_KEYWORD, expect, upper, word};
 use crate::imap::core::date::date;
 use crate::imap::core::seq::{sequence_set, write_sequence_set};
 use crate::imap::core::string::{astring, atom, quoted, utf8, write_astring, write_quoted};
@@ -216,8 +216,9 @@ pub fn search_key(ctx: Ctx, depth: usize) -> impl Fn(&[u8]) -> IResult<'_, Searc
             Some(_) => {}
         }
         let (rest, w) = expect(i, EXPECTED_KEY, word(i))?;
-        let upper = w.to_ascii_uppercase();
-        let simple = match upper.as_slice() {
+        let mut buf = [0; MAX_KEYWORD];
+        let upper = upper(w, &mut buf);
+        let simple = match upper {
             b"ALL" => SearchKey::All,
             b"ANSWERED" => SearchKey::Answered,
             b"DELETED" => SearchKey::Deleted,
@@ -259,7 +260,7 @@ pub fn search_key(ctx: Ctx, depth: usize) -> impl Fn(&[u8]) -> IResult<'_, Searc
             b"LARGER" | b"SMALLER" => {
                 let (r, ()) = sp(rest)?;
                 let (r, n) = expect(r, "expected a size", number64(r))?;
-                let k = if upper[0] == b'L' {
+                let k = if upper.first() == Some(&b'L') {
                     SearchKey::Larger(n)
                 } else {
                     SearchKey::Smaller(n)
@@ -269,7 +270,7 @@ pub fn search_key(ctx: Ctx, depth: usize) -> impl Fn(&[u8]) -> IResult<'_, Searc
             b"OLDER" | b"YOUNGER" => {
                 let (r, ()) = sp(rest)?;
                 let (r, n) = expect(r, "expected a number of seconds", nz_number(r))?;
-                let k = if upper[0] == b'O' {
+                let k = if upper.first() == Some(&b'O') {
                     SearchKey::Older(n)
                 } else {
                     SearchKey::Younger(n)

@@ -20,6 +20,21 @@ pub(crate) fn word(i: &[u8]) -> IResult<'_, &[u8]> {
     Ok((&i[n..], &i[..n]))
 }
 
+/// Longest word [`upper`] converts; longer words match no keyword.
+pub(crate) const MAX_KEYWORD: usize = 24;
+
+/// `w` in upper case, in `buf` (no allocation on the hot path). Words longer
+/// than [`MAX_KEYWORD`] come back empty, which matches no keyword.
+pub(crate) fn upper<'b>(w: &[u8], buf: &'b mut [u8; MAX_KEYWORD]) -> &'b [u8] {
+    let Some(dst) = buf.get_mut(..w.len()) else {
+        return &[];
+    };
+    for (d, s) in dst.iter_mut().zip(w) {
+        *d = s.to_ascii_uppercase();
+    }
+    dst
+}
+
 /// Makes a recoverable error fatal: once a command (or option) is
 /// recognised, `alt`-style fallbacks must not hide the specific reason.
 pub(crate) fn cut<'a, T>(r: IResult<'a, T>) -> IResult<'a, T> {
