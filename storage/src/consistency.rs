@@ -15,6 +15,7 @@ impl Store {
     /// Check every account; problems are prefixed with the account name.
     pub fn check_consistency(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
+        out.extend(self.check_addresses()?);
         for name in self.account_names()? {
             let acct = self.account(&name)?;
             out.extend(
@@ -24,6 +25,38 @@ impl Store {
             );
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// The address index and the accounts' address lists agree.
+    fn check_addresses(&self) -> Result<Vec<String>> {
+        let meta = &self.inner.ks.meta;
+        let mut p = Vec::new();
+        let mut listed = BTreeSet::new();
+        for name in self.account_names()? {
+            let rec: crate::records::AccountRecord = match meta.get(keys::account(&name))? {
+                Some(v) => records::decode(&v, || format!("account record {name:?}"))?,
+                None => continue,
+            };
+            for a in rec.addresses {
+                match meta.get(keys::address(&a))? {
+                    Some(v) if *v == *name.as_bytes() => {}
+                    _ => p.push(format!(
+                        "address {a:?} of account {name:?} missing from the address index"
+                    )),
+                }
+                listed.insert(a);
+            }
+        }
+        for kv in meta.prefix([keys::TAG_ADDRESS]) {
+            let k = kv.key()?;
+            let a = String::from_utf8_lossy(k.get(1..).unwrap_or_default()).into_owned();
+            if !listed.contains(&a) {
+                p.push(format!("address index entry {a:?} belongs to no account"));
+            }
+        }
+        Ok(p)
     }
 }
 
