@@ -299,9 +299,16 @@ impl Framer {
         content.len() > self.limits.max_line
     }
 
-    /// The tag at the start of the buffer, if one can be read.
+    /// The tag at the start of the buffer, if one can be read. Only the
+    /// bytes through the current line's first `max_line + 2` are looked at,
+    /// so the answer does not depend on how much of a long line arrived.
     fn leading_tag(&self) -> Option<Tag> {
-        match parse_tag(&self.buf) {
+        let upto = self
+            .line_start
+            .saturating_add(self.limits.max_line)
+            .saturating_add(2)
+            .min(self.buf.len());
+        match parse_tag(self.buf.get(..upto).unwrap_or_default()) {
             Ok((rest, t)) if rest.first() == Some(&b' ') => Some(t),
             _ => None,
         }
@@ -366,74 +373,6 @@ impl Framer {
         self.mode = Mode::Dead;
         self.buf = Vec::new();
         Frame::Fatal("literal size too large to skip; closing")
-    }
-
-    /// Runs the discarding modes (poisoned command, long line). `Ok` when
-    /// done with them; `Err(None)` when more input is needed; `Err(Some)`
-    /// with a frame to report (a long line's refusal, or fatal).
-    fn discard(&mut self) -> Result<(), Option<Frame>> {
-        loop {
-            match self.mode.clone() {
-                Mode::Poison { skip } if skip > 0 => {
-                    let avail = u64::try_from(self.buf.len()).unwrap_or(u64::MAX);
-                    let n = skip.min(avail);
-                    self.consume(usize::try_from(n).unwrap_or(usize::MAX));
-                    self.mode = Mode::Poison { skip: skip - n };
-                    if skip > n {
-                        return Err(None);
-                    }
-                }
-                Mode::Poison { .. } => {
-                    let Some(lf) = self.find_lf() else {
-                        if self.line_overflows() {
-                            self.start_long_line(true, true, None);
-                            continue;
-                        }
-                        return Err(None);
-                    };
-                    let line = self.consume(lf + 1);
-                    self.mode = match announcement(&line) {
-                        Some(Announce {
-                            non_sync: true,
-                            len: Some(n),
-                        }) => Mode::Poison { skip: n },
-                        Some(Announce {
-                            non_sync: true,
-                            len: None,
-                        }) => return Err(Some(self.fatal())),
-                        _ => Mode::Lines,
-                    };
-                }
-                Mode::LongLine {
-                    tag,
-                    rejected,
-                    literals,
-                    mut tail,
-                } => {
-                    let lf = self.find_lf();
-                    let upto = lf.map_or(self.buf.len(), |p| p + 1);
-                    let chunk = self.consume(upto);
-                    tail.extend_from_slice(&chunk);
-                    let cut = tail.len().saturating_sub(ANNOUNCE_TAIL);
-                    tail.drain(..cut);
-                    if lf.is_none() {
-                        self.mode = Mode::LongLine {
-                            tag,
-                            rejected,
-                            literals,
-                            tail,
-                        };
-                        return Err(None);
-                    }
-                    let ann = if literals { announcement(&tail) } else { None };
-                    let frame = self.refuse(0, ann, Reject::bad(tag, "line too long"));
-                    if !rejected || matches!(frame, Frame::Fatal(_)) {
-                        return Err(Some(frame));
-                    }
-                }
-                _ => return Ok(()),
-            }
-        }
     }
 
     /// Reads the next frame of a command, or None when more input is needed
@@ -506,7 +445,7 @@ impl Framer {
             return Some(Frame::Command(self.consume(end)));
         };
         let prefix = self.buf.get(..end).unwrap_or_default();
-        if let Some((head, msg)) = append_start(prefix, ctx) {
+        if let Some((head, msg)) = append::append_start(prefix, ctx) {
             return Some(self.begin_message(end, head, msg, ann));
         }
         match cmd::parse_command(prefix, ctx) {
@@ -541,95 +480,6 @@ impl Framer {
                 } else {
                     Some(Frame::Continue)
                 }
-            }
-        }
-    }
-
-    /// An APPEND/REPLACE message literal is announced at `buf[..end]`.
-    fn begin_message(
-        &mut self,
-        end: usize,
-        head: AppendHead,
-        msg: MessageHead,
-        ann: Announce,
-    ) -> Frame {
-        let len = msg.literal.len;
-        let tag = Some(head.tag.clone());
-        if len > self.limits.max_append {
-            let reject = Reject {
-                tag,
-                too_big: true,
-                text: format!("message larger than {} octets", self.limits.max_append),
-            };
-            return self.refuse(end, Some(ann), reject);
-        }
-        if msg.literal.non_sync && !self.limits.literal_plus && len > LITERAL_MINUS_MAX {
-            let text = "non-synchronizing literal over 4096 octets (LITERAL-)";
-            return self.refuse(end, Some(ann), Reject::bad(tag, text));
-        }
-        self.consume(end);
-        self.mode = Mode::AppendWait {
-            len,
-            non_sync: msg.literal.non_sync,
-            utf8: msg.utf8,
-        };
-        self.append = Some(head.clone());
-        Frame::AppendBegin(head, msg)
-    }
-
-    /// After a message's data: `[")"] CRLF` ends the command, another
-    /// message head continues it (RFC 3502), anything else is refused.
-    fn append_tail(&mut self, ctx: Ctx, utf8: bool) -> Option<Frame> {
-        let tag = self.append.as_ref().map(|h| h.tag.clone());
-        let Some(lf) = self.find_lf() else {
-            if self.line_overflows() {
-                self.append = None;
-                self.start_long_line(false, true, tag);
-                return self.next(ctx);
-            }
-            return None;
-        };
-        let end = lf + 1;
-        let ann = announcement(self.buf.get(..end).unwrap_or_default());
-        if self.line_too_long(lf) {
-            return Some(self.refuse(end, ann, Reject::bad(tag, "line too long")));
-        }
-        let line = self.buf.get(..end).unwrap_or_default();
-        let rest = if utf8 {
-            match line.strip_prefix(b")") {
-                Some(r) => r,
-                None => {
-                    let text = "expected ')' after UTF8 message literal";
-                    return Some(self.refuse(end, ann, Reject::bad(tag, text)));
-                }
-            }
-        } else {
-            line
-        };
-        if rest == b"\r\n" {
-            self.consume(end);
-            self.append = None;
-            self.mode = Mode::Lines;
-            return Some(Frame::AppendEnd { last: true });
-        }
-        let parsed = cmd::append::append_message_head(ctx)(rest);
-        match (parsed, ann, self.append.clone()) {
-            (Ok(([], msg)), Some(ann), Some(head)) => {
-                let next = self.begin_message(end, head, msg, ann);
-                if matches!(next, Frame::AppendBegin(..)) {
-                    self.queued = Some(next);
-                    Some(Frame::AppendEnd { last: false })
-                } else {
-                    Some(next)
-                }
-            }
-            (Err(nom::Err::Error(e) | nom::Err::Failure(e)), ann, _) => {
-                let text = e.into_failure(rest).to_string();
-                Some(self.refuse(end, ann, Reject::bad(tag, text)))
-            }
-            (_, ann, _) => {
-                let text = "expected end of line or another message after message data";
-                Some(self.refuse(end, ann, Reject::bad(tag, text)))
             }
         }
     }
@@ -684,14 +534,7 @@ fn announcement(line: &[u8]) -> Option<Announce> {
     Some(Announce { len, non_sync })
 }
 
-/// If `prefix` (a command so far, ending with a literal announcement) is an
-/// APPEND/REPLACE whose message literal is announced here, its heads.
-fn append_start(prefix: &[u8], ctx: Ctx) -> Option<(AppendHead, MessageHead)> {
-    let (rest, head) = cmd::append::append_head(ctx)(prefix).ok()?;
-    let (rest, msg) = cmd::append::append_message_head(ctx)(rest).ok()?;
-    rest.is_empty().then_some((head, msg))
-}
-
+mod append;
+mod discard;
 #[cfg(test)]
-#[path = "frame/tests.rs"]
 mod tests;
