@@ -51,6 +51,8 @@ impl Account {
         let mut txn = Txn::begin(self);
         txn.live_mailbox(mailbox)?;
         let candidates: Vec<Message> = match which {
+            // The counts say whether any message has \Deleted: no scan if not.
+            ExpungeSet::AllDeleted if txn.live_mailbox(mailbox)?.counts.deleted == 0 => Vec::new(),
             ExpungeSet::AllDeleted => self.messages_in(mailbox, 1..=u32::MAX)?,
             ExpungeSet::DeletedIn(uids) | ExpungeSet::Uids(uids) => {
                 let mut v = Vec::new();

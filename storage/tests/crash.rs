@@ -47,20 +47,28 @@ fn crash_child() {
     let inbox = acct.mailbox("Inbox").unwrap();
     let mut n = inbox.uidnext;
     while n <= TOTAL {
-        let data = message(n);
-        let nm = NewMessage {
-            data: &data,
-            prefix: format!("X-Prefix: {n}\r\n").into_bytes(),
-            flags: if n % 3 == 0 { Flags::SEEN } else { Flags::NONE },
-            keywords: Vec::new(),
-            received: 1_700_000_000 + i64::from(n),
-            received_tz: 0,
-            saved: 1_700_000_000,
-        };
-        let added = acct.deliver(inbox.id, &nm).unwrap();
-        assert_eq!(added.uid, n);
-        println!("ACK {n}");
-        n += 1;
+        // Every 10th step is a group commit of up to 5 messages (import).
+        let count = if n % 10 == 0 { 5.min(TOTAL - n + 1) } else { 1 };
+        let datas: Vec<Vec<u8>> = (n..n + count).map(message).collect();
+        let msgs: Vec<NewMessage<'_>> = datas
+            .iter()
+            .zip(n..)
+            .map(|(data, k)| NewMessage {
+                data,
+                prefix: format!("X-Prefix: {k}\r\n").into_bytes(),
+                flags: if k % 3 == 0 { Flags::SEEN } else { Flags::NONE },
+                keywords: Vec::new(),
+                received: 1_700_000_000 + i64::from(k),
+                received_tz: 0,
+                saved: 1_700_000_000,
+            })
+            .collect();
+        let added = acct.import(inbox.id, &msgs).unwrap();
+        for (a, k) in added.iter().zip(n..) {
+            assert_eq!(a.uid, k);
+            println!("ACK {k}");
+        }
+        n += count;
     }
     println!("DONE");
 }
