@@ -10,9 +10,9 @@
 //! head had `utf8` set, then either CRLF (end) or another message head.
 
 use super::CommandBody;
-use super::syntax::{expect, word};
+use super::syntax::{expect, flags as flag_list, word};
 use crate::imap::core::date::date_time;
-use crate::imap::core::flag::{flag_list, write_flag_list};
+use crate::imap::core::flag::write_flag_list;
 use crate::imap::core::mailbox::{mailbox, write_mailbox};
 use crate::imap::core::seq::seq_number;
 use crate::imap::core::string::{LiteralHead, literal_head, tag, write_literal, write_literal8};

@@ -295,7 +295,15 @@ pub(crate) fn fetch_args(ctx: Ctx, uid: bool) -> impl Fn(&[u8]) -> IResult<'_, C
         let (i, ()) = sp(i)?;
         let (i, attrs) = fetch_attrs(ctx)(i)?;
         let (i, (changed_since, vanished)) = if peek_sp_byte(i, b'(')? {
-            fetch_modifiers(&i[1..])?
+            let (rest, m) = fetch_modifiers(&i[1..])?;
+            // RFC 7162 3.2.6: VANISHED only in UID FETCH, with CHANGEDSINCE.
+            if m.1 && !(uid && m.0.is_some()) {
+                return Err(ParseError::fail(
+                    &i[1..],
+                    "VANISHED needs UID FETCH and CHANGEDSINCE",
+                ));
+            }
+            (rest, m)
         } else {
             (i, (None, false))
         };

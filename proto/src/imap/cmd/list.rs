@@ -101,6 +101,11 @@ pub(crate) fn list_args(ctx: Ctx) -> impl Fn(&[u8]) -> IResult<'_, CommandBody> 
         let mut selection = Vec::new();
         if let Some(b'(') = i.first() {
             let (rest, s) = cut(paren_list(0, list_select)(i))?;
+            // RFC 5258 3.1: RECURSIVEMATCH modifies a base option
+            // (SUBSCRIBED); alone it is a syntax error.
+            if s.contains(&ListSelect::RecursiveMatch) && !s.contains(&ListSelect::Subscribed) {
+                return Err(ParseError::cut(i, "RECURSIVEMATCH needs SUBSCRIBED"));
+            }
             selection = s;
             let (rest, ()) = sp(rest)?;
             i = rest;

@@ -30,6 +30,8 @@ pub(crate) mod strategy;
 mod tests_bad;
 #[cfg(test)]
 mod tests_kat;
+#[cfg(test)]
+mod tests_rfc_lines;
 
 use crate::imap::core::error::ParseFailure;
 use crate::imap::core::string::tag;

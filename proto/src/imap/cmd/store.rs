@@ -2,8 +2,8 @@
 //! (RFC 9051 6.4.6, RFC 7162 3.1.3).
 
 use super::CommandBody;
-use super::syntax::{expect, word};
-use crate::imap::core::flag::{flag, flag_list, write_flag_list};
+use super::syntax::{expect, flags as flag_list, one_flag as flag, word};
+use crate::imap::core::flag::write_flag_list;
 use crate::imap::core::seq::{sequence_set, write_sequence_set};
 use crate::imap::core::{
     Flag, IResult, ParseError, SequenceSet, byte, keyword, number64, sp, write_number,

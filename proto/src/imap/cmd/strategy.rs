@@ -293,11 +293,19 @@ fn arb_list() -> impl Strategy<Value = ListCommand> {
         vec(arb_pattern(), 1..3),
         vec(ret, 0..3),
     )
-        .prop_map(|(selection, reference, patterns, returns)| ListCommand {
-            selection,
-            reference,
-            patterns,
-            returns,
+        .prop_map(|(mut selection, reference, patterns, returns)| {
+            // RFC 5258 3.1: RECURSIVEMATCH only with SUBSCRIBED.
+            if selection.contains(&ListSelect::RecursiveMatch)
+                && !selection.contains(&ListSelect::Subscribed)
+            {
+                selection.push(ListSelect::Subscribed);
+            }
+            ListCommand {
+                selection,
+                reference,
+                patterns,
+                returns,
+            }
         })
 }
 
@@ -420,8 +428,9 @@ pub(crate) fn arb_command_body() -> impl Strategy<Value = CommandBody> {
                     uid,
                     set,
                     attrs,
+                    // RFC 7162 3.2.6: VANISHED only with UID and CHANGEDSINCE.
+                    vanished: vanished && uid && changed_since.is_some(),
                     changed_since,
-                    vanished,
                 })
             })
             .boxed(),

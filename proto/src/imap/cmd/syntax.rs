@@ -1,8 +1,9 @@
 //! Small syntax helpers shared by the command parsers: command and option
 //! words, error shaping, and the charset argument.
 
+use crate::imap::core::flag::{flag, flag_list};
 use crate::imap::core::string::{astring, is_atom_char, utf8, write_astring};
-use crate::imap::core::{Ctx, IResult, ParseError};
+use crate::imap::core::{Ctx, Flag, IResult, ParseError};
 
 /// A command name, option or attribute word: `1*(ALPHA / DIGIT / "." / "-")`.
 /// Returns Incomplete when the word runs to the end of the buffer.
@@ -92,6 +93,26 @@ pub(crate) fn peek_sp_word<'a>(i: &'a [u8], w: &str) -> Result<bool, nom::Err<Pa
             Err(_) => Ok(false),
         },
         _ => Ok(false),
+    }
+}
+
+/// `flag-list` (RFC 9051 9) with "expected a flag" instead of the atom
+/// parser's "expected an atom" (e.g. for `\*`, which only servers send).
+pub(crate) fn flags(i: &[u8]) -> IResult<'_, Vec<Flag>> {
+    flag_list(i).map_err(flag_error)
+}
+
+/// One `flag`, with the same error text as [`flags`].
+pub(crate) fn one_flag(i: &[u8]) -> IResult<'_, Flag> {
+    flag(i).map_err(flag_error)
+}
+
+fn flag_error(e: nom::Err<ParseError<'_>>) -> nom::Err<ParseError<'_>> {
+    match e {
+        nom::Err::Error(e) if e.expected == "expected an atom" => {
+            ParseError::fail(e.input, "expected a flag")
+        }
+        e => e,
     }
 }
 

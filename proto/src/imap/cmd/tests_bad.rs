@@ -202,6 +202,50 @@ fn malformed_commands() {
             "expected a capability name",
         ),
         (b"A1 ID foo\r\n", Some("A1"), 6, "expected NIL or '('"),
+        (
+            b"A1 FETCH 1 (FLAGS) (CHANGEDSINCE 5 VANISHED)\r\n",
+            Some("A1"),
+            19,
+            "VANISHED needs UID FETCH and CHANGEDSINCE",
+        ),
+        (
+            b"A1 UID FETCH 1 (FLAGS) (VANISHED)\r\n",
+            Some("A1"),
+            23,
+            "VANISHED needs UID FETCH and CHANGEDSINCE",
+        ),
+        (
+            b"A1 LIST (RECURSIVEMATCH) \"\" *\r\n",
+            Some("A1"),
+            8,
+            "RECURSIVEMATCH needs SUBSCRIBED",
+        ),
+        (b"A1  NOOP\r\n", Some("A1"), 3, "expected a command name"),
+        (
+            b"A1 STORE 1 FLAGS (\\*)\r\n",
+            Some("A1"),
+            19,
+            "expected a flag",
+        ),
+        // `~` is an ASTRING-CHAR: `~{3}` is no literal8 here.
+        (
+            b"A1 LOGIN ~{3}\r\nabc x\r\n",
+            Some("A1"),
+            10,
+            "expected a space",
+        ),
+        (
+            b"A1 SEARCH MODSEQ 9223372036854775808\r\n",
+            Some("A1"),
+            17,
+            "number too large",
+        ),
+        (
+            b"A1 SELECT &Jjo\r\n",
+            Some("A1"),
+            10,
+            "invalid modified UTF-7 in mailbox name",
+        ),
     ];
     let mut wrong = Vec::new();
     for (input, tag, offset, expected) in cases {
