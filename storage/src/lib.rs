@@ -35,6 +35,43 @@
 //! Files of expunged messages stay until every open [`ChangeReader`] of the
 //! account has polled past the expunge, so a session can still fetch what it
 //! has not yet been told is gone.
+//!
+//! # Model and layout
+//!
+//! One fjall database for the whole data directory (`<dir>/db`), accounts
+//! are key prefixes (see the `keys` module for the layout); message files at
+//! `<dir>/accounts/<account id>/msg/<id / 8192>/<id>`. Each account has a
+//! modseq counter (the first change gets 2), UIDVALIDITY counter, message-id
+//! counter and disk usage, all rewritten by every commit. Messages are
+//! records keyed by (account, mailbox, uid); expunged ones stay as
+//! tombstones (uid, modseq) for QRESYNC. A message's identity (`msg_id`)
+//! names its file and its content record (prefix, Message-ID, encoded
+//! [`MessageStructure`]); MOVE keeps it, COPY makes a new one (hard link).
+//!
+//! # Concurrency and durability
+//!
+//! [`Store`], [`Account`] and [`ChangeReader`] are `Send + Sync`. Writers of
+//! one account are serialised by a mutex; readers never block and see
+//! committed data. Each mutating call returns only after its batch is
+//! durable; if it fails, nothing of it remains (files it wrote are removed).
+//! After a crash, files written for a commit that did not happen are removed
+//! when the account is first opened. Times are arguments (unix seconds).
+//!
+//! ```
+//! use moxide_storage::{NewAccount, NewMessage, Store, StoreConfig};
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path(), StoreConfig::default())?;
+//! let acct = store.create_account("mjl", NewAccount::default())?;
+//! let inbox = acct.mailbox("INBOX")?;
+//! let msg = b"Subject: hi\r\nMessage-ID: <1@example.org>\r\n\r\nhello\r\n";
+//! let added = acct.deliver(inbox.id, &NewMessage { data: msg, received: 1_700_000_000, ..Default::default() })?;
+//! assert_eq!((added.uidvalidity, added.uid), (inbox.uidvalidity, 1));
+//! let m = acct.message(inbox.id, added.uid)?;
+//! assert_eq!(acct.read_message(&m)?, msg.to_vec());
+//! assert_eq!(acct.structure(&m)?.message_id(), Some("1@example.org"));
+//! assert!(store.check_consistency()?.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
