@@ -1,18 +1,21 @@
 //! Untagged data responses (RFC 9051 7.2–7.5 and extensions): the [`Data`]
 //! type, its encoder and the dispatch of its parser. The larger responses
-//! live in their own files (list, status, search, namespace/ID/quota, thread,
-//! fetch); the small ones are here.
+//! live in their own files (list, search, namespace/ID/quota, thread, fetch);
+//! the small ones and STATUS are here.
 
 use super::super::core::error::{IResult, ParseError};
 use super::super::core::flag::{Flag, flag_list, write_flag_list};
+use super::super::core::mailbox::{mailbox, write_mailbox};
+use super::super::core::section::status_attr;
 use super::super::core::seq::{UidSet, uid_set, write_uid_set};
 use super::super::core::string::atom_str;
-use super::super::core::{Ctx, Mailbox, crlf, keyword, number, sp, write_number};
+use super::super::core::{
+    Ctx, Mailbox, StatusAttr, crlf, keyword, number, number64, paren_list, sp, write_number,
+};
 use super::fetch::FetchItem;
 use super::list::ListData;
 use super::namespace_id_quota::{Namespaces, QuotaResource};
 use super::search::ESearch;
-use super::status::StatusValue;
 use super::thread::Thread;
 use super::{atoms_after, server_ctx, write_atoms};
 
@@ -118,9 +121,7 @@ impl Data {
                 out.extend_from_slice(b"LSUB ");
                 l.encode(out, ctx);
             }
-            Data::Status { mailbox, items } => {
-                super::status::encode_status(out, mailbox, items, ctx)
-            }
+            Data::Status { mailbox, items } => encode_status(out, mailbox, items, ctx),
             Data::Search { nums, modseq } => {
                 out.extend_from_slice(b"SEARCH");
                 super::search::encode_nums(out, nums, *modseq);
@@ -227,7 +228,7 @@ pub(crate) fn named<'a>(at: &'a [u8], word: &str, rest: &'a [u8], ctx: Ctx) -> I
             let (r, l) = super::list::list_data(r, ctx, false)?;
             (r, Data::Lsub(l))
         }
-        "STATUS" => super::status::status_data(rest, ctx)?,
+        "STATUS" => status_data(rest, ctx)?,
         "SEARCH" => {
             let (r, (nums, modseq)) = super::search::nums(rest)?;
             (r, Data::Search { nums, modseq })
@@ -269,6 +270,63 @@ pub(crate) fn named<'a>(at: &'a [u8], word: &str, rest: &'a [u8], ctx: Ctx) -> I
     Ok((rest, d))
 }
 
+// RFC 9051 7.3.2 STATUS (RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 7889
+// APPENDLIMIT which may be NIL).
+
+/// One `status-att-val`: an attribute and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusValue {
+    /// The attribute.
+    pub attr: StatusAttr,
+    /// Its value; None is written `NIL` (only meaningful for APPENDLIMIT:
+    /// no limit, RFC 7889).
+    pub value: Option<u64>,
+}
+
+/// Appends `STATUS mailbox (attr value …)` without CRLF.
+pub(crate) fn encode_status(out: &mut Vec<u8>, mailbox: &Mailbox, items: &[StatusValue], ctx: Ctx) {
+    out.extend_from_slice(b"STATUS ");
+    write_mailbox(out, mailbox, ctx);
+    out.extend_from_slice(b" (");
+    for (n, v) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(v.attr.as_str().as_bytes());
+        out.push(b' ');
+        match v.value {
+            Some(x) => write_number(out, x),
+            None => out.extend_from_slice(b"NIL"),
+        }
+    }
+    out.push(b')');
+}
+
+fn status_att_val(i: &[u8]) -> IResult<'_, StatusValue> {
+    let (i, attr) = status_attr(i)?;
+    let (i, ()) = sp(i)?;
+    let (i, value) = match i.first() {
+        Some(b'N') | Some(b'n') => {
+            let (i, ()) = keyword("NIL")(i)?;
+            (i, None)
+        }
+        _ => {
+            let (i, v) = number64(i)?;
+            (i, Some(v))
+        }
+    };
+    Ok((i, StatusValue { attr, value }))
+}
+
+/// After `STATUS`: `SP mailbox SP "(" [status-att-val *(SP …)] ")"`.
+pub(crate) fn status_data(i: &[u8], ctx: Ctx) -> IResult<'_, Data> {
+    let (i, ()) = sp(i)?;
+    let (i, mailbox) = mailbox(ctx)(i)?;
+    let (i, ()) = sp(i)?;
+    let (i, items) = paren_list(0, status_att_val)(i)?;
+    Ok((i, Data::Status { mailbox, items }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,5 +365,38 @@ mod tests {
             r,
             Response::Data(Data::Capability(vec!["IMAP4rev1".into(), "IDLE".into()]))
         );
+    }
+
+    #[test]
+    fn status_lines() {
+        // RFC 9051 6.3.11
+        let line = b"* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)\r\n";
+        let (n, r) = parse_response(line, Ctx::REV1).unwrap();
+        assert_eq!(n, line.len());
+        assert_eq!(
+            r,
+            Response::Data(Data::Status {
+                mailbox: Mailbox::new("blurdybloop"),
+                items: vec![
+                    StatusValue {
+                        attr: StatusAttr::Messages,
+                        value: Some(231)
+                    },
+                    StatusValue {
+                        attr: StatusAttr::UidNext,
+                        value: Some(44292)
+                    },
+                ]
+            })
+        );
+        let mut out = Vec::new();
+        r.encode(&mut out, Ctx::REV1);
+        assert_eq!(out, line);
+        let line = b"* STATUS INBOX (APPENDLIMIT NIL SIZE 12345678901 HIGHESTMODSEQ 7)\r\n";
+        let (_, r) = parse_response(line, Ctx::REV1).unwrap();
+        out.clear();
+        r.encode(&mut out, Ctx::REV1);
+        assert_eq!(out, line);
+        assert!(parse_response(b"* STATUS INBOX (FOO 1)\r\n", Ctx::REV1).is_err());
     }
 }

@@ -23,7 +23,6 @@ pub mod fetch;
 pub mod list;
 pub mod namespace_id_quota;
 pub mod search;
-pub mod status;
 pub mod thread;
 
 #[cfg(test)]
@@ -31,7 +30,7 @@ pub(crate) mod strategy;
 #[cfg(test)]
 mod tests_examples;
 #[cfg(test)]
-mod tests_roundtrip;
+mod tests_robustness;
 
 use std::borrow::Cow;
 
@@ -44,12 +43,12 @@ use super::core::{Ctx, Tag, byte, sp};
 pub use body::{Body, BodyExtension, BodyFields, Disposition, ExtTail, MultiExt, SingleExt};
 pub use code::Code;
 pub use data::Data;
+pub use data::StatusValue;
 pub use envelope::{Address, Envelope};
 pub use fetch::{FetchItem, FetchLiteral, encode_fetch_head, encode_fetch_tail};
 pub use list::{ListData, ListExtItem, MailboxAttr};
 pub use namespace_id_quota::{NamespaceDesc, Namespaces, QuotaResource};
 pub use search::{ESearch, ESearchItem};
-pub use status::StatusValue;
 pub use thread::Thread;
 
 /// Nesting deeper than this (BODYSTRUCTURE parts, THREAD lists, body
