@@ -143,8 +143,7 @@ impl ListData {
                             if k > 0 {
                                 out.push(b' ');
                             }
-                            let clean = super::sanitize_text(o.as_str());
-                            write_quoted(out, clean.as_bytes());
+                            super::write_quoted_clean(out, o);
                         }
                         out.push(b')');
                     }

@@ -424,9 +424,22 @@ pub(crate) fn write_atom_or_quoted(out: &mut Vec<u8>, s: &str) {
     if is_atom(s) && !s.eq_ignore_ascii_case("NIL") {
         out.extend_from_slice(s.as_bytes());
     } else {
-        let clean = sanitize_text(s);
-        super::core::string::write_quoted(out, clean.as_bytes());
+        write_quoted_clean(out, s);
     }
+}
+
+/// Writes a quoted string, escaping `"` and `\` and writing CR, LF and NUL
+/// (never allowed in a quoted string) as spaces. No allocation.
+pub(crate) fn write_quoted_clean(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for &b in s.as_bytes() {
+        match b {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+            b'\r' | b'\n' | 0 => out.push(b' '),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
 }
 
 /// `*(SP atom)` as strings, up to (not including) the CRLF or `]`.
