@@ -138,9 +138,11 @@ fn write_literal_name(out: &mut Vec<u8>, item: &FetchLiteral<'_>, ctx: Ctx) {
 ///
 /// Contract: the caller MUST then write exactly `len` octets of data and
 /// then call [`encode_fetch_tail`] (which writes `)` CRLF). The data must
-/// not hold NUL unless it is a BINARY item with `literal8` set. The bytes
-/// produced are identical to encoding the whole [`FetchItem`] list with that
-/// data as a literal.
+/// not hold NUL unless it is a BINARY item with `literal8` set. Responses
+/// never use `{n+}`. Head, data and tail together are byte-identical to the
+/// plain encoding of the same items whenever that one writes the data as a
+/// literal (it does for data with CR or LF, i.e. any message text, and for
+/// data over 1024 octets); otherwise they are an equivalent encoding.
 pub fn encode_fetch_head(
     out: &mut Vec<u8>,
     seq: u32,
