@@ -212,6 +212,9 @@ impl Account {
                 }
                 counts.add(MailboxCounts::of(m.flags, m.size));
                 usage = usage.saturating_add(m.size);
+                if m.flags != m.flags.valid() {
+                    p.push(format!("{at}: undefined flag bits {:#x}", m.flags.0));
+                }
                 if crate::flags::normalize_keywords(&m.keywords).ok().as_ref() != Some(&m.keywords)
                 {
                     p.push(format!("{at}: keywords {:?} not normalised", m.keywords));

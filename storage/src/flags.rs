@@ -107,15 +107,7 @@ impl Account {
         unchanged_since: Option<u64>,
     ) -> Result<StoreOutcome> {
         let kws = normalize_keywords(keywords)?;
-        let flags = Flags(
-            flags.0
-                & Flags::SEEN
-                    .with(Flags::ANSWERED)
-                    .with(Flags::FLAGGED)
-                    .with(Flags::DELETED)
-                    .with(Flags::DRAFT)
-                    .0,
-        );
+        let flags = flags.valid();
         let mut txn = Txn::begin(self);
         txn.mailbox(mailbox)?;
         let mb_deleted = txn.mailbox(mailbox)?.deleted;

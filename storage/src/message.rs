@@ -131,7 +131,7 @@ impl Account {
                 modseq,
                 createseq: modseq,
                 expunged: false,
-                flags: m.flags,
+                flags: m.flags.valid(),
                 keywords: p.keywords,
                 received: m.received,
                 received_tz: m.received_tz,

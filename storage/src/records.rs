@@ -41,6 +41,11 @@ impl Flags {
     pub fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
+    /// Only the defined flag bits.
+    #[must_use]
+    pub fn valid(self) -> Flags {
+        Flags(self.0 & Self::ALL)
+    }
     /// Union.
     #[must_use]
     pub fn with(self, other: Flags) -> Flags {
