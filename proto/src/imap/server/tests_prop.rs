@@ -164,19 +164,24 @@ fn item() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// A client stream: tagged items, each ending with CRLF.
+/// A client stream: hand-written items (tagged or not) and commands from the
+/// command strategy, encoded with synchronising or non-synchronising
+/// literals, each ending with CRLF.
 fn stream() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec((item(), any::<bool>()), 1..12).prop_map(|items| {
-        let mut v = Vec::new();
-        for (i, (body, tagged)) in items.into_iter().enumerate() {
-            if tagged {
-                v.extend_from_slice(format!("t{i} ").as_bytes());
-            }
+    let piece = prop_oneof![
+        3 => (item(), any::<bool>()).prop_map(|(body, tagged)| {
+            let mut v = if tagged { b"t1 ".to_vec() } else { Vec::new() };
             v.extend_from_slice(&body);
             v.extend_from_slice(b"\r\n");
-        }
-        v
-    })
+            v
+        }),
+        2 => (crate::imap::cmd::strategy::arb_command(), any::<bool>()).prop_map(|(c, lp)| {
+            let mut v = Vec::new();
+            c.encode(&mut v, crate::imap::core::Ctx { utf8: false, literal_plus: lp });
+            v
+        }),
+    ];
+    proptest::collection::vec(piece, 1..12).prop_map(|v| v.concat())
 }
 
 proptest! {
