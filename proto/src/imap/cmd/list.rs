@@ -1,6 +1,7 @@
 //! `LIST` (RFC 9051 6.3.9) with LIST-EXTENDED selection and return options
-//! (RFC 5258), LIST-STATUS (RFC 5819) and SPECIAL-USE (RFC 6154), and rev1's
-//! `LSUB` (RFC 3501 6.3.9).
+//! (RFC 5258), LIST-STATUS (RFC 5819) and SPECIAL-USE (RFC 6154), rev1's
+//! `LSUB` (RFC 3501 6.3.9), and `STATUS` (RFC 9051 6.3.11) with HIGHESTMODSEQ
+//! (RFC 7162), SIZE (RFC 8438), APPENDLIMIT (RFC 7889) and rev1's RECENT.
 
 use super::CommandBody;
 use super::syntax::{MAX_KEYWORD, cut, expect, peek_sp_word, upper, word};
@@ -189,7 +190,7 @@ pub(crate) fn write_list(out: &mut Vec<u8>, l: &ListCommand, ctx: Ctx) {
                 ListReturn::SpecialUse => out.extend_from_slice(b"SPECIAL-USE"),
                 ListReturn::Status(attrs) => {
                     out.extend_from_slice(b"STATUS ");
-                    super::status::write_attrs(out, attrs);
+                    write_attrs(out, attrs);
                 }
             }
         }
@@ -205,11 +206,45 @@ pub(crate) fn write_lsub(out: &mut Vec<u8>, reference: &Mailbox, pattern: &str, 
     write_name(out, pattern, ctx);
 }
 
+/// `SP mailbox SP "(" status-att *(SP status-att) ")"` after `STATUS`.
+pub(crate) fn status_args(ctx: Ctx) -> impl Fn(&[u8]) -> IResult<'_, CommandBody> {
+    move |i: &[u8]| {
+        let (i, ()) = sp(i)?;
+        let (i, mailbox) = expect(i, "expected a mailbox name", mailbox(ctx)(i))?;
+        let (i, ()) = sp(i)?;
+        let (i, attrs) = cut(expect(
+            i,
+            "expected a list of STATUS attributes",
+            paren_list(1, status_attr)(i),
+        ))?;
+        Ok((i, CommandBody::Status { mailbox, attrs }))
+    }
+}
+
+/// Writes `(ATTR ATTR …)`.
+pub(crate) fn write_attrs(out: &mut Vec<u8>, attrs: &[StatusAttr]) {
+    out.push(b'(');
+    for (n, a) in attrs.iter().enumerate() {
+        if n > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(a.as_str().as_bytes());
+    }
+    out.push(b')');
+}
+
+/// Writes `STATUS mailbox (attr…)`.
+pub(crate) fn write_status(out: &mut Vec<u8>, m: &Mailbox, attrs: &[StatusAttr], ctx: Ctx) {
+    out.extend_from_slice(b"STATUS ");
+    write_mailbox(out, m, ctx);
+    out.push(b' ');
+    write_attrs(out, attrs);
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::parse_command;
     use super::*;
-
     fn list(line: &[u8]) -> ListCommand {
         match parse_command(line, Ctx::REV1).unwrap().1.body {
             CommandBody::List(l) => l,
@@ -252,5 +287,38 @@ mod tests {
             }
         );
         assert!(parse_command(b"A LIST (FOO) \"\" x\r\n", Ctx::REV1).is_err());
+    }
+
+    #[test]
+    fn status() {
+        assert_eq!(
+            parse_command(b"A042 STATUS blurdybloop (UIDNEXT MESSAGES)\r\n", Ctx::REV1)
+                .unwrap()
+                .1
+                .body,
+            CommandBody::Status {
+                mailbox: Mailbox::new("blurdybloop"),
+                attrs: vec![StatusAttr::UidNext, StatusAttr::Messages]
+            }
+        );
+        assert_eq!(
+            parse_command(
+                b"A STATUS x (HIGHESTMODSEQ SIZE APPENDLIMIT DELETED)\r\n",
+                Ctx::REV1
+            )
+            .unwrap()
+            .1
+            .body,
+            CommandBody::Status {
+                mailbox: Mailbox::new("x"),
+                attrs: vec![
+                    StatusAttr::HighestModSeq,
+                    StatusAttr::Size,
+                    StatusAttr::AppendLimit,
+                    StatusAttr::Deleted
+                ]
+            }
+        );
+        assert!(parse_command(b"A STATUS x ()\r\n", Ctx::REV1).is_err());
     }
 }

@@ -10,17 +10,12 @@
 pub mod append;
 pub mod auth;
 pub mod charset;
-pub mod copy_move;
 pub mod fetch;
 pub mod list;
 pub mod mailbox;
 pub mod misc;
-pub mod quota;
 pub mod search;
 pub mod search_key;
-pub mod select;
-pub mod sort_thread;
-pub mod status;
 pub mod store;
 mod syntax;
 
@@ -39,13 +34,13 @@ use crate::imap::core::{Atom, Ctx, Mailbox, SeqNum, SequenceSet, StatusAttr, Tag
 use crate::secret::Secret;
 
 pub use append::{AppendData, AppendHead, AppendKind, AppendMessage, MessageHead};
-pub use charset::{CharsetError, decode_search_strings};
+pub use charset::{CharsetError, check_charset, decode_search_strings};
 pub use fetch::{FetchAttr, FetchAttrs, FetchCommand, FetchMacro};
 pub use list::{ListCommand, ListReturn, ListSelect};
+pub use mailbox::{QResync, SelectParams};
 pub use search::{SearchCommand, SearchReturnOpt};
+pub use search::{SortCommand, SortCriterion, SortKey, ThreadAlgorithm, ThreadCommand};
 pub use search_key::{ModSeqEntry, ModSeqEntryType, SearchKey};
-pub use select::{QResync, SelectParams};
-pub use sort_thread::{SortCommand, SortCriterion, SortKey, ThreadAlgorithm, ThreadCommand};
 pub use store::{StoreCommand, StoreMode};
 
 use syntax::{cut, word};
@@ -372,11 +367,11 @@ pub fn command_body(ctx: Ctx) -> impl Fn(&[u8]) -> crate::imap::core::IResult<'_
                     b"FETCH" => fetch::fetch_args(ctx, true)(after),
                     b"SEARCH" => search::search_args(ctx, true)(after),
                     b"STORE" => store::store_args(true)(after),
-                    b"COPY" => copy_move::copy_args(ctx, true)(after),
-                    b"MOVE" => copy_move::move_args(ctx, true)(after),
+                    b"COPY" => store::copy_args(ctx, true)(after),
+                    b"MOVE" => store::move_args(ctx, true)(after),
                     b"EXPUNGE" => misc::uid_expunge_args(after),
-                    b"SORT" => sort_thread::sort_args(ctx, true)(after),
-                    b"THREAD" => sort_thread::thread_args(ctx, true)(after),
+                    b"SORT" => search::sort_args(ctx, true)(after),
+                    b"THREAD" => search::thread_args(ctx, true)(after),
                     b"REPLACE" => append::replace_args(ctx, true)(after),
                     _ => Err(crate::imap::core::ParseError::fail(
                         rest,
@@ -400,8 +395,8 @@ pub fn command_body(ctx: Ctx) -> impl Fn(&[u8]) -> crate::imap::core::IResult<'_
             b"ENABLE" => misc::enable_args(rest),
             b"ID" => misc::id_args(ctx)(rest),
             b"COMPRESS" => misc::compress_args(rest),
-            b"SELECT" => select::select_args(ctx, false)(rest),
-            b"EXAMINE" => select::select_args(ctx, true)(rest),
+            b"SELECT" => mailbox::select_args(ctx, false)(rest),
+            b"EXAMINE" => mailbox::select_args(ctx, true)(rest),
             b"CREATE" => mailbox::create_args(ctx)(rest),
             b"DELETE" => mailbox::delete_args(ctx)(rest),
             b"RENAME" => mailbox::rename_args(ctx)(rest),
@@ -409,19 +404,19 @@ pub fn command_body(ctx: Ctx) -> impl Fn(&[u8]) -> crate::imap::core::IResult<'_
             b"UNSUBSCRIBE" => mailbox::unsubscribe_args(ctx)(rest),
             b"LIST" => list::list_args(ctx)(rest),
             b"LSUB" => list::lsub_args(ctx)(rest),
-            b"STATUS" => status::status_args(ctx)(rest),
+            b"STATUS" => list::status_args(ctx)(rest),
             b"APPEND" => append::append_args(ctx)(rest),
             b"REPLACE" => append::replace_args(ctx, false)(rest),
             b"SEARCH" => search::search_args(ctx, false)(rest),
             b"FETCH" => fetch::fetch_args(ctx, false)(rest),
             b"STORE" => store::store_args(false)(rest),
-            b"COPY" => copy_move::copy_args(ctx, false)(rest),
-            b"MOVE" => copy_move::move_args(ctx, false)(rest),
-            b"SORT" => sort_thread::sort_args(ctx, false)(rest),
-            b"THREAD" => sort_thread::thread_args(ctx, false)(rest),
-            b"GETQUOTA" => quota::getquota_args(ctx)(rest),
-            b"GETQUOTAROOT" => quota::getquotaroot_args(ctx)(rest),
-            b"SETQUOTA" => quota::setquota_args(ctx)(rest),
+            b"COPY" => store::copy_args(ctx, false)(rest),
+            b"MOVE" => store::move_args(ctx, false)(rest),
+            b"SORT" => search::sort_args(ctx, false)(rest),
+            b"THREAD" => search::thread_args(ctx, false)(rest),
+            b"GETQUOTA" => misc::getquota_args(ctx)(rest),
+            b"GETQUOTAROOT" => misc::getquotaroot_args(ctx)(rest),
+            b"SETQUOTA" => misc::setquota_args(ctx)(rest),
             _ => return Err(crate::imap::core::ParseError::fail(i, "unknown command")),
         };
         cut(r)
@@ -465,7 +460,7 @@ impl CommandBody {
             C::Compress(mech) => misc::write_compress(out, mech),
             C::UidExpunge(set) => misc::write_uid_expunge(out, set),
             C::Select { mailbox, params } | C::Examine { mailbox, params } => {
-                select::write_select(out, self.name(), mailbox, params, ctx)
+                mailbox::write_select(out, self.name(), mailbox, params, ctx)
             }
             C::Create {
                 mailbox,
@@ -477,7 +472,7 @@ impl CommandBody {
             C::Rename { from, to } => mailbox::write_rename(out, from, to, ctx),
             C::List(l) => list::write_list(out, l, ctx),
             C::Lsub { reference, pattern } => list::write_lsub(out, reference, pattern, ctx),
-            C::Status { mailbox, attrs } => status::write_status(out, mailbox, attrs, ctx),
+            C::Status { mailbox, attrs } => list::write_status(out, mailbox, attrs, ctx),
             C::Append { mailbox, messages } => append::write_append(out, mailbox, messages, ctx),
             C::Replace {
                 uid,
@@ -490,13 +485,13 @@ impl CommandBody {
             C::Store(s) => s.write(out),
             C::Copy { uid, set, mailbox } | C::Move { uid, set, mailbox } => {
                 let _ = uid;
-                copy_move::write_copy_move(out, self.name(), set, mailbox, ctx)
+                store::write_copy_move(out, self.name(), set, mailbox, ctx)
             }
             C::Sort(s) => s.write(out, ctx),
             C::Thread(t) => t.write(out, ctx),
-            C::GetQuota(root) => quota::write_getquota(out, root, ctx),
-            C::GetQuotaRoot(m) => quota::write_getquotaroot(out, m, ctx),
-            C::SetQuota { root, limits } => quota::write_setquota(out, root, limits, ctx),
+            C::GetQuota(root) => misc::write_getquota(out, root, ctx),
+            C::GetQuotaRoot(m) => misc::write_getquotaroot(out, m, ctx),
+            C::SetQuota { root, limits } => misc::write_setquota(out, root, limits, ctx),
         }
     }
 }
