@@ -80,6 +80,14 @@ pub enum Change {
         /// Special use now.
         special_use: SpecialUse,
     },
+    /// A name was subscribed or unsubscribed (RFC 9051 6.3.7); the mailbox
+    /// may not exist.
+    Subscription {
+        /// The name.
+        name: String,
+        /// Subscribed now.
+        subscribed: bool,
+    },
     /// The set of keywords used in a mailbox grew.
     MailboxKeywords {
         /// Mailbox id.

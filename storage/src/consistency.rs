@@ -119,6 +119,13 @@ impl Account {
                         mb.id
                     ));
                 }
+                let sub = ks.meta.get(keys::subscription(a, n))?.is_some();
+                if sub != mb.subscribed {
+                    p.push(format!(
+                        "mailbox {n:?} subscribed is {} but the subscription list says {sub}",
+                        mb.subscribed
+                    ));
+                }
                 for parent in mailbox_name::parents(n) {
                     if self.mailbox_id(parent)?.is_none() {
                         p.push(format!("mailbox {n:?} has no parent {parent:?}"));

@@ -11,6 +11,7 @@
 //! - `M` acct mailbox(u32) → [`crate::records::MailboxRecord`] (also deleted ones)
 //! - `N` acct name → mailbox id (live mailboxes only)
 //! - `E` acct msgid(u64) → modseq of the expunge (file waiting for erasure)
+//! - `B` acct name → `` (subscriptions; may name mailboxes that do not exist)
 //!
 //! Keyspace `msgs`: acct mailbox uid(u32) → [`crate::records::MessageRecord`]
 //! (tombstones included). Keyspace `modseq`: acct mailbox modseq(u64) uid → ``
@@ -27,6 +28,7 @@ pub(crate) const TAG_ADDRESS: u8 = b'@';
 pub(crate) const TAG_MAILBOX: u8 = b'M';
 pub(crate) const TAG_NAME: u8 = b'N';
 pub(crate) const TAG_ERASE: u8 = b'E';
+pub(crate) const TAG_SUBSCRIPTION: u8 = b'B';
 
 fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.iter().map(|p| p.len()).sum::<usize>());
@@ -69,6 +71,12 @@ pub(crate) fn name_prefix(acct: u32) -> Vec<u8> {
 }
 pub(crate) fn erase(acct: u32, msgid: u64) -> Vec<u8> {
     tagged(TAG_ERASE, &[&acct.to_be_bytes(), &msgid.to_be_bytes()])
+}
+pub(crate) fn subscription(acct: u32, name: &str) -> Vec<u8> {
+    tagged(TAG_SUBSCRIPTION, &[&acct.to_be_bytes(), name.as_bytes()])
+}
+pub(crate) fn subscription_prefix(acct: u32) -> Vec<u8> {
+    tagged(TAG_SUBSCRIPTION, &[&acct.to_be_bytes()])
 }
 pub(crate) fn erase_prefix(acct: u32) -> Vec<u8> {
     tagged(TAG_ERASE, &[&acct.to_be_bytes()])

@@ -24,6 +24,12 @@ impl Account {
         txn.state.next_mailbox_id = id
             .checked_add(1)
             .ok_or(StoreError::Exhausted("mailbox ids"))?;
+        let sub_key = keys::subscription(self.shared.id, name);
+        // A subscription made before the mailbox existed applies to it.
+        let subscribed = subscribed || self.store.ks.meta.get(&sub_key)?.is_some();
+        if subscribed {
+            txn.batch.insert(&self.store.ks.meta, sub_key, Vec::new());
+        }
         let uidvalidity = txn.state.next_uidvalidity;
         txn.state.next_uidvalidity = uidvalidity
             .checked_add(1)
@@ -142,7 +148,23 @@ impl Account {
                 keys::name(a, &new),
                 id.to_be_bytes().to_vec(),
             );
-            txn.mailbox_mut(id)?.name = new.clone();
+            // The subscription moves along; one already on the new name applies.
+            let new_sub = self
+                .store
+                .ks
+                .meta
+                .get(keys::subscription(a, &new))?
+                .is_some();
+            let mb = txn.mailbox_mut(id)?;
+            mb.name = new.clone();
+            if mb.subscribed {
+                txn.batch
+                    .remove(&self.store.ks.meta, keys::subscription(a, &old));
+                txn.batch
+                    .insert(&self.store.ks.meta, keys::subscription(a, &new), Vec::new());
+            } else if new_sub {
+                mb.subscribed = true;
+            }
             txn.changes.push(Change::MailboxRenamed {
                 mailbox: id,
                 old,
@@ -215,9 +237,45 @@ impl Account {
         Ok(out)
     }
 
-    /// Subscribe or unsubscribe a mailbox (RFC 9051 6.3.7, 6.3.8).
-    pub fn set_subscribed(&self, name: &str, subscribed: bool) -> Result<Mailbox> {
-        self.set_attributes(name, |mb| mb.subscribed = subscribed)
+    /// Subscribe or unsubscribe a name (RFC 9051 6.3.7, 6.3.8). The name need
+    /// not be an existing mailbox; deleting a mailbox keeps its subscription.
+    pub fn set_subscribed(&self, name: &str, subscribed: bool) -> Result<()> {
+        let name = mailbox_name::normalize(name)?;
+        let mut txn = Txn::begin(self);
+        txn.modseq()?;
+        let k = keys::subscription(self.shared.id, &name);
+        if subscribed {
+            txn.batch.insert(&self.store.ks.meta, k, Vec::new());
+        } else {
+            txn.batch.remove(&self.store.ks.meta, k);
+        }
+        if let Some(id) = self.mailbox_id(&name)? {
+            let mb = txn.mailbox_mut(id)?;
+            mb.subscribed = subscribed;
+            let special_use = mb.special_use;
+            txn.changes.push(Change::MailboxAttributes {
+                mailbox: id,
+                subscribed,
+                special_use,
+            });
+        }
+        txn.changes.push(Change::Subscription { name, subscribed });
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// All subscribed names, sorted (for LIST SUBSCRIBED / LSUB; some may
+    /// not exist as mailboxes).
+    pub fn subscriptions(&self) -> Result<Vec<String>> {
+        let prefix = keys::subscription_prefix(self.shared.id);
+        let mut out = Vec::new();
+        for kv in self.store.ks.meta.prefix(&prefix) {
+            let k = kv.key()?;
+            let n = std::str::from_utf8(k.get(prefix.len()..).unwrap_or_default())
+                .map_err(|_| StoreError::corrupt("subscription name is not UTF-8"))?;
+            out.push(n.to_string());
+        }
+        Ok(out)
     }
 
     /// Set the special-use attributes of a mailbox (RFC 6154).

@@ -614,3 +614,32 @@ fn damaged_database_gives_a_typed_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn subscriptions_outlive_mailboxes() {
+    let (_d, s, a) = account();
+    a.create_mailbox("Lists", SpecialUse::NONE).unwrap();
+    a.set_subscribed("Lists", true).unwrap();
+    a.set_subscribed("Future", true).unwrap();
+    assert!(a.mailbox("Lists").unwrap().subscribed);
+    assert_eq!(a.subscriptions().unwrap(), ["Future", "Inbox", "Lists"]);
+    // RFC 9051 6.3.7: deleting a mailbox does not remove its subscription.
+    a.delete_mailbox("Lists").unwrap();
+    assert_eq!(a.subscriptions().unwrap(), ["Future", "Inbox", "Lists"]);
+    // A mailbox created under a subscribed name is subscribed.
+    assert!(
+        a.create_mailbox("Future", SpecialUse::NONE)
+            .unwrap()
+            .subscribed
+    );
+    // Rename moves the subscription; one on the target name applies.
+    a.rename_mailbox("Future", "Past").unwrap();
+    assert_eq!(a.subscriptions().unwrap(), ["Inbox", "Lists", "Past"]);
+    a.create_mailbox("Other", SpecialUse::NONE).unwrap();
+    a.rename_mailbox("Other", "Lists").unwrap();
+    assert!(a.mailbox("Lists").unwrap().subscribed);
+    a.set_subscribed("Lists", false).unwrap();
+    assert!(!a.mailbox("Lists").unwrap().subscribed);
+    assert_eq!(a.subscriptions().unwrap(), ["Inbox", "Past"]);
+    assert_consistent(&s);
+}
