@@ -333,6 +333,15 @@ fn rfc7162_condstore_qresync() {
             "Conditional STORE failed"
         )
     );
+    assert_eq!(
+        canonical("* OK [HIGHESTMODSEQ 715194045007]\r\n"),
+        status(
+            None,
+            StatusKind::Ok,
+            Some(Code::HighestModSeq(715194045007)),
+            ""
+        )
+    );
     canonical("* OK [NOMODSEQ] Sorry, this mailbox format doesn't support modsequences\r\n");
     assert_eq!(
         canonical("* OK [CLOSED]\r\n"),
