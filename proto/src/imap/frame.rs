@@ -33,6 +33,8 @@ use crate::imap::cmd::{self, AppendHead, CommandError, MessageHead};
 use crate::imap::core::string::tag as parse_tag;
 use crate::imap::core::{Ctx, Tag};
 
+use buffer::InBuf;
+
 /// With LITERAL- a non-synchronising literal may hold at most this many
 /// octets (RFC 7888 4).
 pub const LITERAL_MINUS_MAX: u64 = 4096;
@@ -171,7 +173,7 @@ enum Mode {
 #[derive(Debug)]
 pub struct Framer {
     limits: FrameLimits,
-    buf: Vec<u8>,
+    buf: InBuf,
     mode: Mode,
     /// Start of the current line in `buf`.
     line_start: usize,
@@ -188,7 +190,7 @@ impl Framer {
     pub fn new(limits: FrameLimits) -> Self {
         Framer {
             limits,
-            buf: Vec::new(),
+            buf: InBuf::default(),
             mode: Mode::Lines,
             line_start: 0,
             scan: 0,
@@ -227,7 +229,7 @@ impl Framer {
     /// Drops all buffered input and any partial command (STARTTLS and
     /// COMPRESS: what came before the switch is not trusted, RFC 9051 6.2.1).
     pub fn discard_input(&mut self) {
-        self.buf = Vec::new();
+        self.buf.release();
         self.line_start = 0;
         self.scan = 0;
         self.append = None;
@@ -316,15 +318,7 @@ impl Framer {
 
     /// Removes the first `n` bytes of the buffer and resets line tracking.
     fn consume(&mut self, n: usize) -> Vec<u8> {
-        let n = n.min(self.buf.len());
-        let taken = if n == self.buf.len() {
-            std::mem::take(&mut self.buf)
-        } else if n * 2 >= self.buf.len() {
-            let rest = self.buf.split_off(n);
-            std::mem::replace(&mut self.buf, rest)
-        } else {
-            self.buf.drain(..n).collect()
-        };
+        let taken = self.buf.take_front(n);
         self.line_start = 0;
         self.scan = 0;
         taken
@@ -371,7 +365,7 @@ impl Framer {
 
     fn fatal(&mut self) -> Frame {
         self.mode = Mode::Dead;
-        self.buf = Vec::new();
+        self.buf.release();
         Frame::Fatal("literal size too large to skip; closing")
     }
 
@@ -535,6 +529,7 @@ fn announcement(line: &[u8]) -> Option<Announce> {
 }
 
 mod append;
+mod buffer;
 mod discard;
 #[cfg(test)]
 mod tests;
