@@ -185,12 +185,8 @@ impl<'a> Txn<'a> {
                 }
                 Ok(modseq)
             }
-            Err(e) => {
-                for id in std::mem::take(&mut self.written) {
-                    let _ = crate::files::remove(&self.acct.store.dir, self.acct.shared.id, id);
-                }
-                Err(e)
-            }
+            // Drop removes the files written for this transaction.
+            Err(e) => Err(e),
         }
     }
 
@@ -228,5 +224,14 @@ impl<'a> Txn<'a> {
         };
         crate::expunge::erase_ready(&self.acct.store, &self.acct.shared);
         Ok((modseq, wake))
+    }
+}
+
+impl Drop for Txn<'_> {
+    /// A transaction that did not commit leaves no files behind.
+    fn drop(&mut self) {
+        for id in std::mem::take(&mut self.written) {
+            let _ = crate::files::remove(&self.acct.store.dir, self.acct.shared.id, id);
+        }
     }
 }
