@@ -101,8 +101,11 @@ impl Store {
     pub fn create_account(&self, name: &str, new: NewAccount) -> Result<Account> {
         let inner = &self.inner;
         let _admin = lock(&inner.admin);
-        if name.is_empty() || name.contains(['\0', '/']) {
-            return Err(StoreError::NoSuchAccount(name.to_string()));
+        if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+            return Err(StoreError::InvalidAccountName {
+                name: name.to_string(),
+                reason: "empty, longer than 255 bytes, or has control characters",
+            });
         }
         if inner.ks.meta.get(keys::account(name))?.is_some() {
             return Err(StoreError::AccountExists(name.to_string()));

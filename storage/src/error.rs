@@ -30,6 +30,14 @@ pub enum StoreError {
         /// Why the operation is refused.
         reason: &'static str,
     },
+    /// An account name is not acceptable.
+    #[error("invalid account name {name:?}: {reason}")]
+    InvalidAccountName {
+        /// The name as given.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// An account with this name already exists.
     #[error("account {0:?} already exists")]
     AccountExists(String),

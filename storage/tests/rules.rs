@@ -40,6 +40,10 @@ fn account_errors() {
         matches!(s.create_account("mjl", NewAccount::default()), Err(StoreError::AccountExists(n)) if n == "mjl")
     );
     assert!(matches!(s.account("nobody"), Err(StoreError::NoSuchAccount(n)) if n == "nobody"));
+    assert!(matches!(
+        s.create_account("", NewAccount::default()),
+        Err(StoreError::InvalidAccountName { .. })
+    ));
     let r = s.create_account(
         "other",
         NewAccount {
