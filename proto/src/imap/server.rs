@@ -480,7 +480,8 @@ impl Conn for ServerConn {
         if self.timer.rearm {
             return Some(self.timer.last_now);
         }
-        self.inactivity_limit().map(|d| self.timer.base + d)
+        self.inactivity_limit()
+            .and_then(|d| self.timer.base.checked_add(d))
     }
 
     fn wants_read(&self) -> bool {
