@@ -137,9 +137,19 @@ impl DateTime {
     }
 }
 
+/// Writes `v` as exactly `width` digits, zero-padded (larger values are
+/// written in full). Allocates nothing.
 fn write_digits(out: &mut Vec<u8>, v: u32, width: usize) {
-    let s = format!("{v:0width$}");
-    out.extend_from_slice(s.as_bytes());
+    let mut buf = [b'0'; 10];
+    let mut n = v;
+    let mut len = 0;
+    while n > 0 || len == 0 {
+        buf[9 - len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+    }
+    let len = len.max(width.min(10));
+    out.extend_from_slice(&buf[10 - len..]);
 }
 
 fn digits(i: &[u8], min: usize, max: usize) -> IResult<'_, u32> {
