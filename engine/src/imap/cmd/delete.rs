@@ -1,0 +1,29 @@
+//! DELETE (RFC 9051 6.3.5). INBOX cannot be deleted; storage refuses a
+//! mailbox with children.
+
+use moxide_proto::imap::core::{Mailbox, Tag};
+use moxide_proto::imap::resp::Code;
+use moxide_storage::mailbox_name;
+
+use super::storage_name;
+use crate::imap::Session;
+
+/// DELETE name.
+pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox) {
+    let Some(acct) = s.account() else {
+        return s.bad(tag, "not authenticated");
+    };
+    let Some(name) = storage_name(m) else {
+        return s.no(tag, Some(Code::NonExistent), "no such mailbox");
+    };
+    if mailbox_name::is_inbox(&name) {
+        return s.no(tag, Some(Code::Cannot), "INBOX cannot be deleted");
+    }
+    if s.sel.as_ref().is_some_and(|sel| sel.name == name) {
+        return s.no(tag, Some(Code::InUse), "mailbox is selected");
+    }
+    match acct.delete_mailbox(&name) {
+        Ok(()) => s.ok(tag, None, "DELETE completed"),
+        Err(e) => s.store_error(tag, e, "DELETE"),
+    }
+}

@@ -1,0 +1,202 @@
+//! LIST (RFC 9051 6.3.9) with LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC
+//! 5819), SPECIAL-USE (RFC 6154) and CHILDREN (RFC 3348), and LSUB (RFC
+//! 3501 6.3.9).
+
+use moxide_proto::imap::cmd::{ListCommand, ListReturn, ListSelect};
+use moxide_proto::imap::core::{Mailbox, StatusAttr, Tag};
+use moxide_proto::imap::resp::{Data, ListData, ListExtItem, MailboxAttr};
+use moxide_storage::{Mailbox as StoredMailbox, SpecialUse};
+
+use super::status;
+use crate::imap::Session;
+
+/// Whether `name` matches a LIST pattern: `*` matches anything, `%`
+/// anything but the hierarchy delimiter (RFC 9051 6.3.9). Dynamic
+/// programming: O(pattern × name), whatever the wildcards.
+pub(crate) fn matches(pattern: &[char], name: &[char]) -> bool {
+    let n = name.len();
+    // ok[j]: pattern[i..] matches name[j..], for the current i.
+    let mut ok = vec![false; n + 1];
+    ok[n] = true;
+    for p in pattern.iter().rev() {
+        let mut next = vec![false; n + 1];
+        for j in (0..=n).rev() {
+            next[j] = match p {
+                '*' => ok[j] || (j < n && next[j + 1]),
+                '%' => ok[j] || (j < n && name[j] != '/' && next[j + 1]),
+                c => j < n && name[j] == *c && ok[j + 1],
+            };
+        }
+        ok = next;
+    }
+    ok[0]
+}
+
+/// Matches a mailbox name; the INBOX part compares case-insensitively.
+fn name_matches(pattern: &str, name: &str) -> bool {
+    let fold = |s: &str| -> Vec<char> {
+        let (head, tail) = match s.find('/') {
+            Some(i) => (&s[..i], &s[i..]),
+            None => (s, ""),
+        };
+        let head = if head.eq_ignore_ascii_case("INBOX") {
+            "INBOX".to_string()
+        } else {
+            head.to_string()
+        };
+        format!("{head}{tail}").chars().collect()
+    };
+    matches(&fold(pattern), &fold(name))
+}
+
+/// The special-use attributes of a mailbox (RFC 6154 2).
+fn special_attrs(su: SpecialUse) -> Vec<MailboxAttr> {
+    [
+        (SpecialUse::ARCHIVE, MailboxAttr::Archive),
+        (SpecialUse::DRAFTS, MailboxAttr::Drafts),
+        (SpecialUse::JUNK, MailboxAttr::Junk),
+        (SpecialUse::SENT, MailboxAttr::Sent),
+        (SpecialUse::TRASH, MailboxAttr::Trash),
+    ]
+    .into_iter()
+    .filter(|(f, _)| su.contains(*f) && f.0 != 0)
+    .map(|(_, a)| a)
+    .collect()
+}
+
+fn has_children(all: &[StoredMailbox], name: &str) -> bool {
+    let prefix = format!("{name}/");
+    all.iter().any(|m| m.name.starts_with(&prefix))
+}
+
+fn has_subscribed_child(all: &[StoredMailbox], name: &str) -> bool {
+    let prefix = format!("{name}/");
+    all.iter()
+        .any(|m| m.subscribed && m.name.starts_with(&prefix))
+}
+
+/// LIST [(selection)] reference patterns [RETURN (options)].
+pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
+    let Some(acct) = s.account() else {
+        return s.bad(tag, "not authenticated");
+    };
+    let only_subscribed = l.selection.contains(&ListSelect::Subscribed);
+    let only_special = l.selection.contains(&ListSelect::SpecialUse);
+    let recursive = l.selection.contains(&ListSelect::RecursiveMatch);
+    let ret_subscribed = only_subscribed || l.returns.contains(&ListReturn::Subscribed);
+    let status_attrs: Option<Vec<StatusAttr>> = l.returns.iter().find_map(|r| match r {
+        ListReturn::Status(a) => Some(a.clone()),
+        _ => None,
+    });
+    // RFC 9051 6.3.9: an empty pattern asks for the delimiter.
+    if l.selection.is_empty() && l.patterns.len() == 1 && l.patterns[0].is_empty() {
+        s.data(Data::List(ListData {
+            attrs: vec![MailboxAttr::NoSelect],
+            delimiter: Some('/'),
+            mailbox: Mailbox::new(""),
+            extended: Vec::new(),
+        }));
+        return s.ok(tag, None, "LIST completed");
+    }
+    let all = match acct.mailboxes() {
+        Ok(v) => v,
+        Err(e) => return s.store_error(tag, e, "LIST"),
+    };
+    let reference = l.reference.as_str();
+    let patterns: Vec<String> = l
+        .patterns
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("{reference}{p}"))
+        .collect();
+    for mb in all.iter().filter(|m| !m.deleted) {
+        if !patterns.iter().any(|p| name_matches(p, &mb.name)) {
+            continue;
+        }
+        let mut extended = Vec::new();
+        if only_subscribed && !mb.subscribed {
+            if recursive && has_subscribed_child(&all, &mb.name) {
+                extended.push(ListExtItem::ChildInfo(vec!["SUBSCRIBED".to_string()]));
+            } else {
+                continue;
+            }
+        }
+        let special = special_attrs(mb.special_use);
+        if only_special && special.is_empty() {
+            continue;
+        }
+        let mut attrs = Vec::new();
+        if ret_subscribed && mb.subscribed {
+            attrs.push(MailboxAttr::Subscribed);
+        }
+        attrs.push(if has_children(&all, &mb.name) {
+            MailboxAttr::HasChildren
+        } else {
+            MailboxAttr::HasNoChildren
+        });
+        attrs.extend(special);
+        let mailbox = Mailbox::new(mb.name.clone());
+        s.data(Data::List(ListData {
+            attrs,
+            delimiter: Some('/'),
+            mailbox: mailbox.clone(),
+            extended,
+        }));
+        if let Some(a) = &status_attrs {
+            let items = status::values(s, mb, a);
+            s.data(Data::Status { mailbox, items });
+        }
+    }
+    s.ok(tag, None, "LIST completed");
+}
+
+/// LSUB reference pattern (RFC 3501 6.3.9).
+pub(crate) fn lsub(s: &mut Session, tag: Tag, reference: &Mailbox, pattern: &str) {
+    let Some(acct) = s.account() else {
+        return s.bad(tag, "not authenticated");
+    };
+    if pattern.is_empty() {
+        s.data(Data::Lsub(ListData {
+            attrs: vec![MailboxAttr::NoSelect],
+            delimiter: Some('/'),
+            mailbox: Mailbox::new(""),
+            extended: Vec::new(),
+        }));
+        return s.ok(tag, None, "LSUB completed");
+    }
+    let all = match acct.mailboxes() {
+        Ok(v) => v,
+        Err(e) => return s.store_error(tag, e, "LSUB"),
+    };
+    let pattern = format!("{}{pattern}", reference.as_str());
+    for mb in all.iter().filter(|m| m.subscribed && !m.deleted) {
+        if name_matches(&pattern, &mb.name) {
+            s.data(Data::Lsub(ListData {
+                attrs: Vec::new(),
+                delimiter: Some('/'),
+                mailbox: Mailbox::new(mb.name.clone()),
+                extended: Vec::new(),
+            }));
+        }
+    }
+    s.ok(tag, None, "LSUB completed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(name_matches("*", "Inbox/a/b"));
+        assert!(name_matches("%", "Sent"));
+        assert!(!name_matches("%", "Sent/x"));
+        assert!(name_matches("Sent/%", "Sent/x"));
+        assert!(name_matches("inbox", "Inbox"));
+        assert!(name_matches("INBOX/*", "Inbox/x"));
+        assert!(!name_matches("Sen", "Sent"));
+        assert!(name_matches("S*t", "Sent"));
+        assert!(name_matches("%/%", "a/b"));
+        assert!(!name_matches("%/%", "a/b/c"));
+    }
+}

@@ -1,0 +1,146 @@
+//! SELECT and EXAMINE (RFC 9051 6.3.2, 6.3.3) with CONDSTORE and QRESYNC
+//! parameters (RFC 7162 3.1.8, 3.2.5): VANISHED (EARLIER) and FETCH for
+//! what changed since the client's modseq.
+
+use moxide_proto::imap::cmd::SelectParams;
+use moxide_proto::imap::core::{FlagPerm, Mailbox, SequenceSet, Tag, UidSet};
+use moxide_proto::imap::resp::{Code, Data, FetchItem, ListData, Response, Status};
+use moxide_storage::Flags;
+
+use super::storage_name;
+use crate::imap::Session;
+use crate::imap::convert;
+use crate::imap::selected::Selected;
+
+fn untagged_ok(s: &mut Session, code: Code, text: &str) {
+    s.send(Response::Status(Status::ok(None, Some(code), text)));
+}
+
+/// SELECT (`examine` false) or EXAMINE.
+pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox, params: &SelectParams, examine: bool) {
+    if params.qresync.is_some() && !s.ext.qresync {
+        return s.bad(tag, "QRESYNC must be enabled first");
+    }
+    // RFC 9051 6.3.2: a SELECT first closes the selected mailbox; RFC 7162
+    // 3.2.11: with QRESYNC the client is told so.
+    if s.sel.take().is_some() && s.ext.qresync {
+        untagged_ok(s, Code::Closed, "previous mailbox closed");
+    }
+    if params.condstore {
+        s.ext.condstore = true;
+    }
+    let Some(acct) = s.account() else {
+        return s.bad(tag, "not authenticated");
+    };
+    let Some(name) = storage_name(m) else {
+        return s.no(tag, Some(Code::NonExistent), "no such mailbox");
+    };
+    // Changes queued so far are about a previous state: drop them before
+    // reading the mailbox (the feed then holds only newer ones).
+    if let Some(u) = s.user.as_mut() {
+        u.reader.poll();
+    }
+    s.own_modseqs.clear();
+    let mb = match acct.mailbox(&name) {
+        Ok(mb) => mb,
+        Err(e) => return s.store_error(tag, e, "SELECT"),
+    };
+    let uids = match acct.uids(mb.id) {
+        Ok(u) => u,
+        Err(e) => return s.store_error(tag, e, "SELECT"),
+    };
+    let sel = Selected {
+        id: mb.id,
+        name: mb.name.clone(),
+        read_only: examine,
+        uids,
+        keywords: mb.keywords.clone(),
+        saved: None,
+    };
+    s.data(Data::Flags(convert::mailbox_flags(&mb.keywords)));
+    let perm: Vec<FlagPerm> = if examine {
+        Vec::new()
+    } else {
+        let mut p: Vec<FlagPerm> = convert::mailbox_flags(&mb.keywords)
+            .into_iter()
+            .map(FlagPerm::Flag)
+            .collect();
+        p.push(FlagPerm::Any);
+        p
+    };
+    untagged_ok(s, Code::PermanentFlags(perm), "flags permitted");
+    s.data(Data::Exists(sel.exists()));
+    if !s.ext.rev2 {
+        s.data(Data::Recent(0));
+        if mb.counts.unseen > 0 {
+            match acct.messages_in(mb.id, 1..=u32::MAX) {
+                Ok(msgs) => {
+                    if let Some(seq) = msgs
+                        .iter()
+                        .find(|m| !m.flags.contains(Flags::SEEN))
+                        .and_then(|m| sel.seq_of(m.uid))
+                    {
+                        untagged_ok(s, Code::Unseen(seq), "first unseen");
+                    }
+                }
+                Err(e) => return s.store_error(tag, e, "SELECT"),
+            }
+        }
+    }
+    untagged_ok(s, Code::UidValidity(mb.uidvalidity), "uidvalidity");
+    untagged_ok(s, Code::UidNext(mb.uidnext), "next uid");
+    untagged_ok(s, Code::HighestModSeq(mb.modseq.max(1)), "highest modseq");
+    if s.ext.rev2 {
+        // RFC 9051 6.3.2: the LIST response for the mailbox name.
+        s.data(Data::List(ListData {
+            attrs: Vec::new(),
+            delimiter: Some('/'),
+            mailbox: Mailbox::new(mb.name.clone()),
+            extended: Vec::new(),
+        }));
+    }
+    if let Some(q) = &params.qresync
+        && q.uid_validity == mb.uidvalidity
+    {
+        let known = |uid: u32| match &q.known_uids {
+            Some(set @ SequenceSet::Ranges(_)) => set.contains(uid, u32::MAX),
+            _ => true,
+        };
+        match acct.vanished_since(mb.id, q.modseq) {
+            Ok(v) => {
+                let v: Vec<u32> = v.into_iter().filter(|&u| known(u)).collect();
+                if !v.is_empty() {
+                    s.data(Data::Vanished {
+                        earlier: true,
+                        uids: UidSet::from_sorted(v),
+                    });
+                }
+            }
+            Err(e) => return s.store_error(tag, e, "SELECT QRESYNC"),
+        }
+        match acct.changed_since(mb.id, q.modseq) {
+            Ok(changed) => {
+                for m in changed {
+                    if let Some(seq) = sel.seq_of(m.uid) {
+                        s.data(Data::Fetch {
+                            seq,
+                            items: vec![
+                                FetchItem::Uid(m.uid),
+                                FetchItem::Flags(convert::flag_fetch(m.flags, &m.keywords)),
+                                FetchItem::ModSeq(m.modseq),
+                            ],
+                        });
+                    }
+                }
+            }
+            Err(e) => return s.store_error(tag, e, "SELECT QRESYNC"),
+        }
+    }
+    s.sel = Some(sel);
+    let (code, text) = if examine {
+        (Code::ReadOnly, "EXAMINE completed")
+    } else {
+        (Code::ReadWrite, "SELECT completed")
+    };
+    s.ok(tag, Some(code), text);
+}
