@@ -145,18 +145,21 @@ impl Client {
         assert_eq!(got, w, "after C: {line}");
     }
 
-    /// Lets time pass and fires timeouts that are due.
+    /// Lets time pass, firing each timeout at the time it is due (a
+    /// simulated clock).
     pub fn advance(&mut self, d: Duration) -> String {
-        self.now += d;
+        let target = self.now + d;
         while let Some(t) = self.s.poll_timeout() {
-            if t > self.now {
+            if t > target {
                 break;
             }
+            self.now = self.now.max(t);
             self.s.handle_timeout(self.now);
-            if self.s.poll_timeout() == Some(t) {
+            if self.s.poll_timeout() == Some(t) && t <= self.now {
                 break;
             }
         }
+        self.now = target;
         self.output()
     }
 

@@ -186,7 +186,6 @@ pub(crate) fn run(s: &mut Session, tag: Tag, f: &FetchCommand) {
         .iter()
         .filter_map(|&i| sel.uids.get(i).copied())
         .collect();
-    let last_uid = sel.uids.last().copied().unwrap_or(0);
     if f.vanished && (!f.uid || !s.ext.qresync || f.changed_since.is_none()) {
         // RFC 7162 3.2.6: VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE.
         return s.bad(
@@ -210,8 +209,10 @@ pub(crate) fn run(s: &mut Session, tag: Tag, f: &FetchCommand) {
     if let (true, Some(since)) = (f.vanished, f.changed_since) {
         match acct.vanished_since(id, since) {
             Ok(v) => {
+                // `*` stands for every UID ever used here, so expunged
+                // UIDs above the largest live one are reported too.
                 let in_set = |u: u32| match &f.set {
-                    set @ SequenceSet::Ranges(_) => set.contains(u, last_uid),
+                    set @ SequenceSet::Ranges(_) => set.contains(u, u32::MAX),
                     SequenceSet::LastResult => false,
                 };
                 let v: Vec<u32> = v.into_iter().filter(|&u| in_set(u)).collect();
