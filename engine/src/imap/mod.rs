@@ -317,7 +317,12 @@ impl Session {
             };
             match ev {
                 Event::Command(c) => self.command(c),
-                Event::AppendBegin { head, message } => cmd::append::begin(self, head, message),
+                Event::AppendBegin { head, message } => {
+                    if self.append.is_none() {
+                        self.expunge_ok = true;
+                    }
+                    cmd::append::begin(self, head, message)
+                }
                 Event::AppendData(d) => cmd::append::data(self, d),
                 Event::AppendEnd { last } => cmd::append::end(self, last),
                 Event::AuthResponse(r) => cmd::authenticate::response(self, r.expose()),
