@@ -293,3 +293,40 @@ fn compress_round_trip() {
         .read_to_end(&mut rest)
         .ok();
 }
+
+#[test]
+fn append_mailbox_as_literal_then_message() {
+    let mut t = T::new();
+    t.login();
+    t.c(b"a1 APPEND {5}\r\n");
+    t.s("+ Ready for literal data\r\n");
+    t.c(b"Sent! {2}\r\n");
+    let (head, msg) = begin(&mut t);
+    assert_eq!(head.mailbox.as_str(), "Sent!");
+    assert_eq!(msg.literal.len, 2);
+    t.conn.accept_append();
+    t.s("+ Ready for literal data\r\n");
+    t.c(b"hi\r\n");
+    assert_eq!(
+        data(&mut t),
+        (b"hi".to_vec(), Some(Event::AppendEnd { last: true }))
+    );
+}
+
+#[test]
+fn uid_replace_streams_in_selected_state() {
+    let mut t = T::new();
+    t.login();
+    t.c(b"a1 SELECT INBOX\r\n");
+    t.cmd("a1");
+    t.ok("a1");
+    t.c(b"a2 UID REPLACE 4 Drafts {3+}\r\nabc\r\n");
+    let (head, _) = begin(&mut t);
+    assert!(matches!(head.kind, AppendKind::Replace { uid: true, .. }));
+    assert_eq!(head.mailbox.as_str(), "Drafts");
+    t.conn.accept_append();
+    assert_eq!(
+        data(&mut t),
+        (b"abc".to_vec(), Some(Event::AppendEnd { last: true }))
+    );
+}
