@@ -189,3 +189,46 @@ fn close_unselect_copy_move() {
     );
     env.check();
 }
+
+#[test]
+fn large_fetch_comes_in_chunks() {
+    let env = Env::new();
+    let acct = env.store.account("mox").unwrap();
+    let inbox = acct.mailbox("Inbox").unwrap();
+    let msgs: Vec<String> = (0..1050).map(|i| message(&format!("n{i}"), "x")).collect();
+    let new: Vec<moxide_storage::NewMessage<'_>> = msgs
+        .iter()
+        .map(|m| moxide_storage::NewMessage {
+            data: m.as_bytes(),
+            received: T0,
+            saved: T0,
+            ..Default::default()
+        })
+        .collect();
+    acct.import(inbox.id, &new).unwrap();
+    let mut c = env.login();
+    c.send("a1 SELECT inbox");
+    moxide_proto::conn::Conn::handle_input(
+        &mut c.s,
+        c.now,
+        b"a2 FETCH 1:* (UID RFC822.SIZE)\r\na3 NOOP\r\n",
+    );
+    let mut chunks = Vec::new();
+    loop {
+        let mut out = Vec::new();
+        moxide_proto::conn::Conn::poll_transmit(&mut c.s, &mut out);
+        if out.is_empty() {
+            break;
+        }
+        chunks.push(String::from_utf8(out).unwrap());
+    }
+    assert_eq!(chunks.len(), 3, "500 messages per chunk");
+    let all = chunks.concat();
+    let lines: Vec<&str> = all.lines().collect();
+    assert_eq!(lines.len(), 1052);
+    assert_eq!(lines[0], "* 1 FETCH (UID 1 RFC822.SIZE 135)");
+    assert_eq!(lines[1049], "* 1050 FETCH (UID 1050 RFC822.SIZE 141)");
+    assert_eq!(lines[1050], "a2 OK FETCH completed");
+    assert_eq!(lines[1051], "a3 OK NOOP completed");
+    env.check();
+}

@@ -13,7 +13,8 @@
 //!    and MUST only wake the runtime's task, which then calls
 //!    [`Session::handle_changes`];
 //! 3. loops: read → [`Conn::handle_input`]; then drain
-//!    [`Conn::poll_transmit`], then [`Conn::poll_action`] until `None`
+//!    [`Conn::poll_transmit`] (call it until it appends nothing, writing
+//!    what it gave in between: a large FETCH comes in chunks), then [`Conn::poll_action`] until `None`
 //!    (`StartTls`: flush, do the handshake, then call
 //!    [`Session::tls_established`]; `Close`: flush and close), then sleep
 //!    until [`Conn::poll_timeout`] (calling [`Conn::handle_timeout`] when it
@@ -128,6 +129,8 @@ pub struct Session {
     pub(crate) auth: Option<AuthState>,
     pub(crate) append: Option<AppendState>,
     pub(crate) idle: Option<Tag>,
+    /// A FETCH being answered chunk by chunk.
+    pub(crate) fetch: Option<cmd::fetch::FetchCursor>,
     /// Whether the command being executed may be followed by EXPUNGE
     /// responses (not during FETCH, STORE, SEARCH by sequence number,
     /// RFC 9051 7.5.1).
@@ -177,6 +180,7 @@ impl Session {
             auth: None,
             append: None,
             idle: None,
+            fetch: None,
             expunge_ok: true,
             own_modseqs: Vec::new(),
             notify: None,
@@ -311,7 +315,7 @@ impl Session {
 
     /// Handles the events the connection produced.
     fn process(&mut self) {
-        while self.delayed.is_none() {
+        while self.delayed.is_none() && self.fetch.is_none() {
             let Some(ev) = self.conn.poll_event() else {
                 break;
             };
@@ -438,8 +442,17 @@ impl Conn for Session {
         self.conn.handle_answer(now, id, answer);
     }
 
+    /// Appends output. A large FETCH is produced in chunks: each call that
+    /// finds nothing queued produces the next chunk, so the runtime calls
+    /// this until it appends nothing, writing each chunk out in between.
     fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        let before = out.len();
         self.conn.poll_transmit(out);
+        if out.len() == before && self.fetch.is_some() {
+            cmd::fetch::resume(self);
+            self.process();
+            self.conn.poll_transmit(out);
+        }
     }
 
     fn poll_action(&mut self) -> Option<Action> {

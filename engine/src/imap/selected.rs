@@ -143,7 +143,7 @@ impl Session {
     /// Nothing is sent while the command in progress forbids expunges;
     /// the changes then wait in the feed.
     pub(crate) fn flush_updates(&mut self) {
-        if !self.expunge_ok && self.idle.is_none() {
+        if (!self.expunge_ok && self.idle.is_none()) || self.fetch.is_some() {
             return;
         }
         let Some(user) = self.user.as_mut() else {

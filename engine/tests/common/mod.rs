@@ -114,7 +114,13 @@ impl Client {
     /// Everything the session wants to send now.
     pub fn output(&mut self) -> String {
         let mut out = Vec::new();
-        self.s.poll_transmit(&mut out);
+        loop {
+            let before = out.len();
+            self.s.poll_transmit(&mut out);
+            if out.len() == before {
+                break;
+            }
+        }
         while let Some(a) = self.s.poll_action() {
             if a == Action::Close {
                 self.closed = true;

@@ -3,7 +3,7 @@
 //! and PREVIEW (RFC 8970). Non-PEEK body fetches set `\Seen` on read-write
 //! mailboxes and report the new FLAGS.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use moxide_proto::imap::cmd::{FetchAttr, FetchAttrs, FetchCommand};
 use moxide_proto::imap::core::{Section, SectionText, SequenceSet, Tag, UidSet};
@@ -268,37 +268,83 @@ pub(crate) fn run(s: &mut Session, tag: Tag, f: &FetchCommand) {
             }
         }
     }
-    for (&i, uid) in idx.iter().zip(&uids) {
-        let Some(m) = by_uid.get(uid) else {
-            continue;
+    let todo: VecDeque<(u32, Message)> = idx
+        .iter()
+        .zip(&uids)
+        .filter_map(|(&i, uid)| {
+            let m = by_uid.remove(uid)?;
+            Some((u32::try_from(i + 1).unwrap_or(u32::MAX), m))
+        })
+        .collect();
+    s.fetch = Some(FetchCursor {
+        tag,
+        attrs,
+        todo,
+        seen_set,
+    });
+    resume(s);
+}
+
+/// A FETCH whose responses are produced chunk by chunk as the runtime
+/// takes the output (see `Session::poll_transmit`).
+pub(crate) struct FetchCursor {
+    tag: Tag,
+    attrs: Vec<FetchAttr>,
+    /// (sequence number, record) still to answer, in order.
+    todo: VecDeque<(u32, Message)>,
+    /// UIDs whose `\Seen` this FETCH set (FLAGS is added for them).
+    seen_set: Vec<u32>,
+}
+
+/// Message data produced per chunk before the output is handed out.
+const CHUNK_BYTES: u64 = 1 << 20;
+/// Messages per chunk.
+const CHUNK_MESSAGES: usize = 500;
+
+/// Produces the next chunk of the FETCH in progress; completes it with the
+/// tagged response after the last message.
+pub(crate) fn resume(s: &mut Session) {
+    let Some(mut cur) = s.fetch.take() else {
+        return;
+    };
+    let Some(acct) = s.account() else {
+        return s.bad(cur.tag, "not authenticated");
+    };
+    let mut bytes = 0u64;
+    let mut count = 0usize;
+    while bytes < CHUNK_BYTES && count < CHUNK_MESSAGES {
+        let Some((seq, m)) = cur.todo.pop_front() else {
+            return s.ok(cur.tag, None, "FETCH completed");
         };
         let mut l = Loaded {
             acct: &acct,
-            m,
+            m: &m,
             st: None,
             raw: None,
         };
-        let mut its = match items(&mut l, &attrs) {
+        let mut its = match items(&mut l, &cur.attrs) {
             Ok(v) => v,
             Err(ItemError::UnknownCte) => {
                 return s.no(
-                    tag,
+                    cur.tag,
                     Some(Code::UnknownCte),
                     "unknown content-transfer-encoding",
                 );
             }
             Err(ItemError::Store(StoreError::NoSuchMessage { .. })) => {
-                return s.no(tag, Some(Code::ExpungeIssued), "message was expunged");
+                return s.no(cur.tag, Some(Code::ExpungeIssued), "message was expunged");
             }
-            Err(ItemError::Store(e)) => return s.store_error(tag, e, "FETCH"),
+            Err(ItemError::Store(e)) => return s.store_error(cur.tag, e, "FETCH"),
         };
-        if seen_set.contains(uid) && !attrs.contains(&FetchAttr::Flags) {
+        bytes += l.raw.as_ref().map_or(0, |r| r.len() as u64) + 100;
+        count += 1;
+        if cur.seen_set.contains(&m.uid) && !cur.attrs.contains(&FetchAttr::Flags) {
             its.push(FetchItem::Flags(convert::flag_fetch(m.flags, &m.keywords)));
         }
-        s.data(Data::Fetch {
-            seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
-            items: its,
-        });
+        s.data(Data::Fetch { seq, items: its });
     }
-    s.ok(tag, None, "FETCH completed");
+    if cur.todo.is_empty() {
+        return s.ok(cur.tag, None, "FETCH completed");
+    }
+    s.fetch = Some(cur);
 }
