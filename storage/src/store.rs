@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::config::CompressionPolicy;
+use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 use crate::account::{Account, AccountShared};
 use crate::error::{Result, StoreError};
@@ -102,9 +103,17 @@ impl Store {
             .cache_size(config.cache_bytes)
             .worker_threads(config.worker_threads.max(1))
             .max_cached_files(Some(64))
+            // Sealed journals beyond 64 MiB (fjall's minimum) force flushes.
+            .max_journaling_size(64 << 20)
             .open()?;
         let mem = config.memtable_bytes.max(1 << 20);
-        let opts = move || KeyspaceCreateOptions::default().max_memtable_size(mem);
+        // LZ4 on every level (fjall's default leaves L0 and L1 uncompressed):
+        // records and structures compress well, and metadata size matters.
+        let opts = move || {
+            KeyspaceCreateOptions::default()
+                .max_memtable_size(mem)
+                .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
+        };
         let ks = Keyspaces {
             meta: db.keyspace("meta", opts)?,
             msgs: db.keyspace("msgs", opts)?,
