@@ -94,8 +94,9 @@ impl Reject {
     }
 }
 
-/// One step of framing output.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One step of framing output. `Debug` shows the size of commands and data,
+/// not their bytes (a command may hold a password).
+#[derive(Clone, PartialEq, Eq)]
 pub enum Frame {
     /// A whole command, lines and literals inline, for `parse_command`.
     Command(Vec<u8>),
@@ -120,13 +121,37 @@ pub enum Frame {
     Fatal(&'static str),
 }
 
-/// A line read in line mode (AUTHENTICATE responses, IDLE's DONE).
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Frame::Command(b) => write!(f, "Command({} bytes)", b.len()),
+            Frame::Continue => f.write_str("Continue"),
+            Frame::Reject(r) => f.debug_tuple("Reject").field(r).finish(),
+            Frame::AppendBegin(h, m) => f.debug_tuple("AppendBegin").field(h).field(m).finish(),
+            Frame::AppendData(d) => write!(f, "AppendData({} bytes)", d.len()),
+            Frame::AppendEnd { last } => f.debug_struct("AppendEnd").field("last", last).finish(),
+            Frame::Fatal(t) => f.debug_tuple("Fatal").field(t).finish(),
+        }
+    }
+}
+
+/// A line read in line mode (AUTHENTICATE responses, IDLE's DONE). `Debug`
+/// shows sizes only (SASL responses carry credentials).
+#[derive(Clone, PartialEq, Eq)]
 pub enum LineFrame {
     /// The line without its line ending.
     Line(Vec<u8>),
     /// The line is over `max_line`; its bytes are being discarded.
     TooLong,
+}
+
+impl std::fmt::Debug for LineFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineFrame::Line(l) => write!(f, "Line({} bytes)", l.len()),
+            LineFrame::TooLong => f.write_str("TooLong"),
+        }
+    }
 }
 
 /// A literal announcement at a line end.

@@ -8,8 +8,9 @@ use std::ops::Deref;
 /// Compaction happens only past this many consumed bytes.
 const COMPACT_MIN: usize = 4096;
 
-/// Buffered input; derefs to the unread bytes.
-#[derive(Debug, Default)]
+/// Buffered input; derefs to the unread bytes. `Debug` shows sizes only:
+/// the bytes may hold a password (LOGIN, AUTHENTICATE).
+#[derive(Default)]
 pub(super) struct InBuf {
     data: Vec<u8>,
     /// Bytes of `data` already taken.
@@ -20,6 +21,12 @@ impl Deref for InBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         self.data.get(self.head..).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for InBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InBuf({} bytes unread)", self.len())
     }
 }
 

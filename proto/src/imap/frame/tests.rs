@@ -296,3 +296,14 @@ fn announcements() {
         })
     );
 }
+
+#[test]
+fn debug_hides_command_bytes() {
+    let f = cmd(b"a1 LOGIN mjl secret\r\n");
+    assert_eq!(format!("{f:?}"), "Command(21 bytes)");
+    let l = LineFrame::Line(b"c2VjcmV0".to_vec());
+    assert_eq!(format!("{l:?}"), "Line(8 bytes)");
+    let mut fr = Framer::new(LIMITS);
+    fr.push(b"a1 LOGIN mjl secr");
+    assert!(!format!("{fr:?}").contains("secr"));
+}
