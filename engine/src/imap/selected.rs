@@ -222,6 +222,9 @@ impl Session {
                         items,
                     });
                 }
+                Change::MailboxRenamed { mailbox, new, .. } if mailbox == sel.id => {
+                    sel.name = new;
+                }
                 Change::MailboxKeywords { mailbox, keywords }
                     if mailbox == sel.id && keywords != sel.keywords =>
                 {

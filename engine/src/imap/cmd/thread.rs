@@ -1,7 +1,7 @@
 //! THREAD and UID THREAD (RFC 5256 4): ORDEREDSUBJECT, and REFERENCES
-//! (steps 1–4 and 6 of RFC 5256 2.2: parent/child links from References and
-//! In-Reply-To, loops refused, empty containers pruned, siblings by date;
-//! the subject merge of step 5 is not done).
+//! (RFC 5256 2.2: parent/child links from References and In-Reply-To, loops
+//! refused, empty containers pruned, roots with the same base subject
+//! merged, siblings by date).
 
 use std::collections::HashMap;
 
@@ -21,6 +21,8 @@ struct Info {
     subject: String,
     message_id: Option<String>,
     refs: Vec<String>,
+    /// The subject had a reply or forward marker (RFC 5256 2.1).
+    reply: bool,
 }
 
 /// RFC 5256 2.1 ORDEREDSUBJECT: messages grouped by base subject, each
@@ -170,7 +172,91 @@ fn references(msgs: Vec<Info>) -> Vec<Thread> {
         .flat_map(|r| build(&t, &msgs, r, true, 0))
         .collect();
     out.sort_by_key(|x| (x.0, x.1));
-    out.into_iter().map(|x| x.2).collect()
+    let by_num: HashMap<u32, &Info> = msgs.iter().map(|m| (m.num, m)).collect();
+    merge_subjects(out.into_iter().map(|x| x.2).collect(), &by_num)
+}
+
+/// (date, seq) of a thread's first message, for ordering.
+fn sort_key(t: &Thread, by_num: &HashMap<u32, &Info>) -> (i64, u32) {
+    match t.members.first().and_then(|n| by_num.get(n)) {
+        Some(m) => (m.sent, m.seq),
+        None => t
+            .children
+            .first()
+            .map_or((i64::MAX, u32::MAX), |c| sort_key(c, by_num)),
+    }
+}
+
+/// The message that gives a thread its subject (its first message, or the
+/// first child's for a dummy).
+fn subject_of<'a>(t: &Thread, by_num: &HashMap<u32, &'a Info>) -> Option<&'a Info> {
+    match t.members.first() {
+        Some(n) => by_num.get(n).copied(),
+        None => t.children.first().and_then(|c| subject_of(c, by_num)),
+    }
+}
+
+/// RFC 5256 2.2 step 5: threads whose roots share a base subject are
+/// merged; then step 6 orders them again by date.
+fn merge_subjects(roots: Vec<Thread>, by_num: &HashMap<u32, &Info>) -> Vec<Thread> {
+    let mut out: Vec<Thread> = Vec::new();
+    let mut table: HashMap<String, usize> = HashMap::new();
+    for r in roots {
+        let Some(info) = subject_of(&r, by_num).filter(|i| !i.subject.is_empty()) else {
+            out.push(r);
+            continue;
+        };
+        let Some(&i) = table.get(&info.subject) else {
+            table.insert(info.subject.clone(), out.len());
+            out.push(r);
+            continue;
+        };
+        let Some(existing) = out.get_mut(i) else {
+            continue;
+        };
+        let old = std::mem::take(existing);
+        let old_reply = subject_of(&old, by_num).is_some_and(|m| m.reply);
+        let merged = match (old.members.is_empty(), r.members.is_empty()) {
+            // Both dummies: one dummy with all children.
+            (true, true) => {
+                let mut t = old;
+                t.children.extend(r.children);
+                t
+            }
+            // The real message becomes a child of the dummy.
+            (true, false) => {
+                let mut t = old;
+                t.children.push(r);
+                t
+            }
+            (false, true) => {
+                let mut t = r;
+                t.children.push(old);
+                t
+            }
+            // A reply goes below the message that is not one.
+            (false, false) if !old_reply && info.reply => {
+                let mut t = old;
+                t.children.push(r);
+                t
+            }
+            (false, false) if old_reply && !info.reply => {
+                let mut t = r;
+                t.children.push(old);
+                t
+            }
+            (false, false) => Thread {
+                members: Vec::new(),
+                children: vec![old, r],
+            },
+        };
+        *existing = merged;
+        if let Some(t) = out.get_mut(i) {
+            t.children.sort_by_key(|c| sort_key(c, by_num));
+        }
+    }
+    out.sort_by_key(|t| sort_key(t, by_num));
+    out
 }
 
 /// Steps 3, 4 and 6: prunes empty nodes and sorts siblings by date; returns
@@ -229,6 +315,7 @@ pub(crate) fn run(s: &mut Session, tag: Tag, c: &ThreadCommand) {
             seq,
             sent: st.date().unwrap_or(m.received),
             subject: st.base_subject().text.to_ascii_uppercase(),
+            reply: st.base_subject().is_reply_or_forward,
             message_id: st.message_id().map(str::to_string),
             refs: st.thread_references().to_vec(),
         });
@@ -257,6 +344,7 @@ mod tests {
             subject: subject.to_string(),
             message_id: Some(id.to_string()),
             refs: refs.iter().map(|r| r.to_string()).collect(),
+            reply: false,
         }
     }
 
@@ -278,6 +366,25 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "* THREAD ((6)(7))(1 (2 5)(4))(3)\r\n"
+        );
+    }
+
+    #[test]
+    fn references_merges_subjects() {
+        let mut reply = info(8, 60, "B", "h@x", &[]);
+        reply.reply = true;
+        let msgs = vec![
+            info(3, 30, "B", "c@x", &[]),
+            reply,
+            info(9, 70, "C", "i@x", &[]),
+            info(10, 80, "C", "j@x", &[]),
+        ];
+        let mut out = Vec::new();
+        moxide_proto::imap::resp::Response::Data(Data::Thread(references(msgs)))
+            .encode(&mut out, moxide_proto::imap::core::Ctx::REV1);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "* THREAD (3 8)((9)(10))\r\n"
         );
     }
 
