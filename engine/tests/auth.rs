@@ -143,26 +143,18 @@ fn timeouts() {
     );
 }
 
-/// SCRAM-SHA-256 with a client computed here. The storage stores secrets
-/// in proto's format once it uses it; until then SCRAM fails cleanly.
-#[test]
-fn authenticate_scram_sha256() {
-    let env = Env::new();
-    let acct = env.store.account("mox").unwrap();
-    let stored = acct.password_secrets().unwrap().unwrap().encode();
-    let proto_format = PasswordSecrets::decode(&stored).is_ok();
-    let mut c = env.client();
+/// Runs a SCRAM exchange with a client computed here; returns the tagged
+/// response.
+fn scram(c: &mut Client, tag: &str, mech: &str, h: ScramHash, gs2: &str, cb: &[u8]) -> String {
     let client_first_bare = "n=mox@localhost,r=clientnonce123456";
     let out = c.send(&format!(
-        "s1 AUTHENTICATE SCRAM-SHA-256 {}",
-        b64(format!("n,,{client_first_bare}").as_bytes())
+        "{tag} AUTHENTICATE {mech} {}",
+        b64(format!("{gs2}{client_first_bare}").as_bytes())
     ));
-    if !proto_format {
-        assert_eq!(out, "s1 NO [AUTHENTICATIONFAILED] invalid credentials\r\n");
-        return;
-    }
-    let server_first =
-        String::from_utf8(B64.decode(out.trim_start_matches("+ ").trim_end()).unwrap()).unwrap();
+    let Some(challenge) = out.strip_prefix("+ ") else {
+        return out;
+    };
+    let server_first = String::from_utf8(B64.decode(challenge.trim_end()).unwrap()).unwrap();
     let mut nonce = "";
     let mut salt = Vec::new();
     let mut iters = 0u32;
@@ -178,8 +170,9 @@ fn authenticate_scram_sha256() {
         nonce.starts_with("clientnonce123456") && nonce.len() > 17,
         "{server_first}"
     );
-    let h = ScramHash::Sha256;
-    let without_proof = format!("c=biws,r={nonce}");
+    let mut cbind = gs2.as_bytes().to_vec();
+    cbind.extend_from_slice(cb);
+    let without_proof = format!("c={},r={nonce}", b64(&cbind));
     let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
     let salted = h.salted_password(b"moxmoxmox", &salt, iters);
     let client_key = h.hmac(&salted, b"Client Key");
@@ -190,6 +183,9 @@ fn authenticate_scram_sha256() {
     let server_sig = h.hmac(&server_key, auth_message.as_bytes());
     let final_msg = format!("{without_proof},p={}", b64(&proof));
     let out = c.send(&b64(final_msg.as_bytes()));
+    if !out.starts_with("+ ") {
+        return out;
+    }
     assert_eq!(
         out,
         format!(
@@ -197,6 +193,82 @@ fn authenticate_scram_sha256() {
             b64(format!("v={}", b64(&server_sig)).as_bytes())
         )
     );
-    let out = c.send("");
+    c.send("")
+}
+
+#[test]
+fn authenticate_scram() {
+    let env = Env::new();
+    let mut c = env.client();
+    let out = scram(&mut c, "s1", "SCRAM-SHA-256", ScramHash::Sha256, "n,,", b"");
     assert!(out.starts_with("s1 OK [CAPABILITY IMAP4rev2"), "{out}");
+    let mut c = env.client();
+    let out = scram(&mut c, "s2", "SCRAM-SHA-1", ScramHash::Sha1, "n,,", b"");
+    assert!(out.starts_with("s2 OK [CAPABILITY IMAP4rev2"), "{out}");
+    // -PLUS needs TLS with channel binding.
+    let mut c = env.client();
+    let out = scram(
+        &mut c,
+        "s3",
+        "SCRAM-SHA-256-PLUS",
+        ScramHash::Sha256,
+        "p=tls-exporter,,",
+        &[7; 32],
+    );
+    assert_eq!(out, "s3 NO channel binding needs TLS\r\n");
+    let tls = PeerInfo {
+        ip: "127.0.0.1".parse().unwrap(),
+        tls: true,
+        tls_exporter: Some(vec![7; 32]),
+    };
+    let mut c = env.client_with(tls.clone());
+    let out = scram(
+        &mut c,
+        "s4",
+        "SCRAM-SHA-256-PLUS",
+        ScramHash::Sha256,
+        "p=tls-exporter,,",
+        &[7; 32],
+    );
+    assert!(out.starts_with("s4 OK [CAPABILITY IMAP4rev2"), "{out}");
+    // Channel binding data of another connection fails.
+    let mut c = env.client_with(tls.clone());
+    let out = scram(
+        &mut c,
+        "s5",
+        "SCRAM-SHA-256-PLUS",
+        ScramHash::Sha256,
+        "p=tls-exporter,,",
+        &[8; 32],
+    );
+    assert_eq!(out, "s5 NO [AUTHENTICATIONFAILED] invalid credentials\r\n");
+    // A client claiming the server has no channel binding while -PLUS was
+    // offered: downgrade (RFC 5802 6).
+    let mut c = env.client_with(tls);
+    let out = scram(&mut c, "s6", "SCRAM-SHA-256", ScramHash::Sha256, "y,,", b"");
+    assert_eq!(out, "s6 NO [AUTHENTICATIONFAILED] invalid credentials\r\n");
+}
+
+#[test]
+fn authenticate_cram_md5() {
+    let env = Env::new();
+    let mut c = env.client();
+    let out = c.send("c1 AUTHENTICATE CRAM-MD5");
+    let challenge = B64
+        .decode(out.strip_prefix("+ ").unwrap().trim_end())
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(challenge.clone()).unwrap(),
+        format!("<0101010101010101.{T0}@moxide>")
+    );
+    let digest = moxide_proto::sasl::CramMd5Keys::derive("moxmoxmox").hmac(&challenge);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let out = c.send(&b64(format!("mox@localhost {hex}").as_bytes()));
+    assert!(out.starts_with("c1 OK [CAPABILITY IMAP4rev2"), "{out}");
+    let mut c = env.client();
+    c.send("c2 AUTHENTICATE CRAM-MD5");
+    c.expect(
+        &b64(b"mox@localhost 00000000000000000000000000000000"),
+        &["c2 NO [AUTHENTICATIONFAILED] invalid credentials"],
+    );
 }

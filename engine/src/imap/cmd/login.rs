@@ -8,7 +8,6 @@ use moxide_proto::imap::core::Tag;
 use moxide_proto::imap::resp::{Code, Response, Status};
 use moxide_proto::sasl::PasswordSecrets;
 use moxide_storage::{Account, Store, StoreError};
-use sha2::{Digest, Sha256};
 
 use crate::imap::Session;
 
@@ -30,38 +29,14 @@ pub(crate) fn find_account(store: &Store, username: &str) -> Result<Option<Accou
     }
 }
 
-/// The account's secrets in the form the SASL mechanisms use, if stored
-/// in that form.
+/// The account's stored password secrets (None without a password).
 pub(crate) fn sasl_secrets(acct: &Account) -> Result<Option<PasswordSecrets>, StoreError> {
-    Ok(acct
-        .password_secrets()?
-        .and_then(|s| PasswordSecrets::decode(&s.encode()).ok()))
+    acct.password_secrets()
 }
 
 /// Checks a plaintext password against the stored secrets.
 pub(crate) fn verify_password(acct: &Account, password: &str) -> Result<bool, StoreError> {
-    let Some(stored) = acct.password_secrets()? else {
-        return Ok(false);
-    };
-    let bytes = stored.encode();
-    if let Ok(s) = PasswordSecrets::decode(&bytes) {
-        return Ok(s.verify_plain(password));
-    }
-    // The storage's interim format: salt (16), salt (16), SHA-256 of both
-    // salts and the password.
-    if bytes.len() == 64 {
-        let mut h = Sha256::new();
-        h.update(&bytes[..32]);
-        h.update(password.as_bytes());
-        let digest = h.finalize();
-        let want = &bytes[32..];
-        let diff = digest
-            .iter()
-            .zip(want)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        return Ok(diff == 0);
-    }
-    Ok(false)
+    Ok(sasl_secrets(acct)?.is_some_and(|s| s.verify_plain(password)))
 }
 
 /// Completes a successful login or authentication.
