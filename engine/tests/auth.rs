@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use common::*;
 use moxide_engine::imap::{ImapConfig, PeerInfo};
-use moxide_proto::sasl::{PasswordSecrets, ScramHash};
+use moxide_proto::sasl::ScramHash;
 
 fn b64(s: &[u8]) -> String {
     B64.encode(s)
