@@ -186,3 +186,43 @@ fn condstore_and_qresync() {
     );
     env.check();
 }
+
+#[test]
+fn qresync_session_sees_vanished_and_utf8_append() {
+    let env = Env::new();
+    let mut a = env.login();
+    let mut b = env.login();
+    a.append("p1", "inbox", "", &message("m1", "one"));
+    a.append("p2", "inbox", "", &message("m2", "two"));
+    b.expect(
+        "b1 ENABLE QRESYNC UTF8=ACCEPT",
+        &["* ENABLED QRESYNC UTF8=ACCEPT", "b1 OK ENABLE completed"],
+    );
+    b.send("b2 SELECT inbox");
+    a.send("a1 SELECT inbox");
+    a.send("a2 STORE 1 +FLAGS.SILENT (\\Deleted)");
+    a.send("a3 EXPUNGE");
+    b.expect(
+        "b3 NOOP",
+        &[
+            "* 1 FETCH (UID 1 FLAGS (\\Deleted) MODSEQ (5))",
+            "* VANISHED 1",
+            "b3 OK NOOP completed",
+        ],
+    );
+    // RFC 6855 4: APPEND with the UTF8 data item.
+    let msg = "From: Zoë <zoe@example.org>\r\nSubject: Grüße\r\n\r\nHallo\r\n";
+    let cmd = format!("b4 APPEND Inbox UTF8 (~{{{}+}}\r\n{msg})\r\n", msg.len());
+    assert_eq!(
+        b.raw(cmd.as_bytes()),
+        "* 2 EXISTS\r\nb4 OK [APPENDUID 1 3] APPEND completed\r\n"
+    );
+    b.expect(
+        "b5 UID FETCH 3 ENVELOPE",
+        &[
+            "* 2 FETCH (UID 3 ENVELOPE (NIL \"Grüße\" ((\"Zoë\" NIL \"zoe\" \"example.org\")) ((\"Zoë\" NIL \"zoe\" \"example.org\")) ((\"Zoë\" NIL \"zoe\" \"example.org\")) NIL NIL NIL NIL NIL))",
+            "b5 OK FETCH completed",
+        ],
+    );
+    env.check();
+}

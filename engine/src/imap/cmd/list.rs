@@ -64,9 +64,11 @@ fn special_attrs(su: SpecialUse) -> Vec<MailboxAttr> {
     .collect()
 }
 
-fn has_children(all: &[StoredMailbox], name: &str) -> bool {
+/// Whether a mailbox has children; `names` is sorted.
+fn has_children(names: &[&str], name: &str) -> bool {
     let prefix = format!("{name}/");
-    all.iter().any(|m| m.name.starts_with(&prefix))
+    let i = names.partition_point(|n| *n < prefix.as_str());
+    names.get(i).is_some_and(|n| n.starts_with(&prefix))
 }
 
 fn has_subscribed_child(all: &[StoredMailbox], name: &str) -> bool {
@@ -102,6 +104,12 @@ pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
         Ok(v) => v,
         Err(e) => return s.store_error(tag, e, "LIST"),
     };
+    let mut names: Vec<&str> = all
+        .iter()
+        .filter(|m| !m.deleted)
+        .map(|m| m.name.as_str())
+        .collect();
+    names.sort_unstable();
     let reference = l.reference.as_str();
     let patterns: Vec<String> = l
         .patterns
@@ -129,7 +137,7 @@ pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
         if ret_subscribed && mb.subscribed {
             attrs.push(MailboxAttr::Subscribed);
         }
-        attrs.push(if has_children(&all, &mb.name) {
+        attrs.push(if has_children(&names, &mb.name) {
             MailboxAttr::HasChildren
         } else {
             MailboxAttr::HasNoChildren
