@@ -232,3 +232,36 @@ fn large_fetch_comes_in_chunks() {
     assert_eq!(lines[1051], "a3 OK NOOP completed");
     env.check();
 }
+
+#[test]
+fn partial_fetches() {
+    let env = Env::new();
+    let mut c = env.login();
+    c.append("p1", "inbox", "", &message("part", "0123456789"));
+    c.send("a1 SELECT inbox");
+    c.expect(
+        "a2 FETCH 1 (BODY.PEEK[]<0.4> BODY.PEEK[]<500.4> BODY.PEEK[TEXT]<3.4> BINARY.PEEK[1]<8.10>)",
+        &[
+            "* 1 FETCH (BODY[]<0> \"From\" BODY[]<500> \"\" BODY[TEXT]<3> \"3456\" BINARY[1]<8> {4}",
+            "89",
+            ")",
+            "a2 OK FETCH completed",
+        ],
+    );
+    c.expect(
+        "a3 FETCH 1 (RFC822.HEADER RFC822.TEXT)",
+        &[
+            "* 1 FETCH (RFC822.HEADER {136}",
+            "From: Mox <mox@localhost>",
+            "To: other@example.org",
+            "Subject: part",
+            "Date: Tue, 02 Jan 2024 10:00:00 +0000",
+            "Message-ID: <part@localhost>",
+            "",
+            " RFC822.TEXT {12}",
+            "0123456789",
+            " FLAGS (\\Seen))",
+            "a3 OK FETCH completed",
+        ],
+    );
+}

@@ -472,3 +472,26 @@ impl Conn for Session {
         self.conn.wants_read()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runtimes move sessions between threads.
+    #[test]
+    fn session_is_send() {
+        fn send<T: Send>() {}
+        send::<Session>();
+    }
+
+    #[test]
+    fn wall_clock() {
+        let t0 = Instant::now();
+        let c = WallClock {
+            unix_at: 1000,
+            instant_at: t0,
+        };
+        assert_eq!(c.unix(t0), 1000);
+        assert_eq!(c.unix(t0 + std::time::Duration::from_millis(2500)), 1002);
+    }
+}

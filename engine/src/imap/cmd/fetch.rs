@@ -131,6 +131,18 @@ fn items(l: &mut Loaded<'_>, attrs: &[FetchAttr]) -> Result<Vec<FetchItem>, Item
                     FetchItem::Rfc822Text(Some(data))
                 }
             }
+            // A partial of the whole message reads only that range.
+            FetchAttr::BodySection {
+                section,
+                partial: Some((o, n)),
+                ..
+            } if section.part.is_empty() && section.text.is_none() && l.raw.is_none() => {
+                FetchItem::BodySection {
+                    section: section.clone(),
+                    origin: origin(Some((*o, *n))),
+                    data: Some(l.acct.read_range(m, *o, *n)?),
+                }
+            }
             FetchAttr::BodySection {
                 section, partial, ..
             } => {
