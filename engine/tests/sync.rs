@@ -184,6 +184,11 @@ fn condstore_and_qresync() {
         "b3 SEARCH MODSEQ 7",
         &["* SEARCH 2 (MODSEQ 7)", "b3 OK SEARCH completed"],
     );
+    let out = a.send("b4 SELECT Sent");
+    assert!(
+        out.starts_with("* OK [CLOSED] previous mailbox closed\r\n* FLAGS"),
+        "{out}"
+    );
     env.check();
 }
 

@@ -21,9 +21,10 @@ pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox, params: &SelectParams,
     if params.qresync.is_some() && !s.ext.qresync {
         return s.bad(tag, "QRESYNC must be enabled first");
     }
-    // RFC 9051 6.3.2: a SELECT first closes the selected mailbox; RFC 7162
-    // 3.2.11: with QRESYNC the client is told so.
-    if s.sel.take().is_some() && s.ext.qresync {
+    // RFC 9051 6.3.2: a SELECT first closes the selected mailbox and says
+    // so with [CLOSED] (RFC 7162 3.2.11 for QRESYNC clients; IMAP4rev1
+    // clients without either are not told).
+    if s.sel.take().is_some() && (s.ext.qresync || s.ext.rev2) {
         untagged_ok(s, Code::Closed, "previous mailbox closed");
     }
     if params.condstore {
