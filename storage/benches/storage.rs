@@ -81,6 +81,9 @@ fn open_only(dir: &str) {
     let inbox = acct.mailbox("Inbox").unwrap();
     let t_acct = t.elapsed();
     let rss2 = status_kb("VmRSS:");
+    let t = Instant::now();
+    let uids = acct.uids(inbox.id).unwrap();
+    let t_uids = t.elapsed();
     let hwm = status_kb("VmHWM:");
     let mb = |kb: u64| kb as f64 / 1024.0;
     println!(
@@ -94,6 +97,11 @@ fn open_only(dir: &str) {
         (t_store + t_acct).as_secs_f64() * 1e3,
         mb(rss2.saturating_sub(rss0)),
         mb(hwm),
+    );
+    println!(
+        "select: UID list of {} messages in {:.1} ms",
+        uids.len(),
+        t_uids.as_secs_f64() * 1e3
     );
 }
 

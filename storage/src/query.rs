@@ -114,11 +114,18 @@ impl Account {
 
     /// UIDs of the live messages of a mailbox, ascending (for SELECT).
     pub fn uids(&self, mailbox: u32) -> Result<Vec<u32>> {
-        Ok(self
-            .messages_in(mailbox, 1..=u32::MAX)?
-            .into_iter()
-            .map(|m| m.uid)
-            .collect())
+        let a = self.shared.id;
+        let lo = keys::msg(a, mailbox, 0);
+        let hi = keys::msg(a, mailbox, u32::MAX);
+        let mut out = Vec::new();
+        for kv in self.store.ks.msgs.range(lo..=hi) {
+            let (k, v) = kv.into_inner()?;
+            let uid = keys::be_u32(&k, 8).ok_or_else(|| StoreError::corrupt("message key"))?;
+            if !Self::decode_msg(mailbox, uid, &v)?.expunged {
+                out.push(uid);
+            }
+        }
+        Ok(out)
     }
 
     /// Records (tombstones included) changed after `modseq`, by the modseq
