@@ -96,7 +96,8 @@ fn esearch_and_searchres() {
             "a2 OK SEARCH completed",
         ],
     );
-    c.expect("a3 FETCH $ UID", &["a3 BAD no saved search result"]);
+    // RFC 5182 2.1: the saved result is empty after SELECT.
+    c.expect("a3 FETCH $ UID", &["a3 OK FETCH completed"]);
     c.expect(
         "a4 SEARCH RETURN (SAVE) NOT FLAGGED",
         &["a4 OK SEARCH completed, result saved"],

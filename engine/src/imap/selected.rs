@@ -24,8 +24,9 @@ pub(crate) struct Selected {
     pub(crate) uids: Vec<u32>,
     /// Keywords of the mailbox as last announced in FLAGS.
     pub(crate) keywords: Vec<String>,
-    /// The result of the last `SEARCH RETURN (SAVE)` as UIDs (RFC 5182).
-    pub(crate) saved: Option<Vec<u32>>,
+    /// The result of the last `SEARCH RETURN (SAVE)` as UIDs; empty after
+    /// SELECT (RFC 5182 2.1, RFC 9051 6.4.4.1).
+    pub(crate) saved: Vec<u32>,
 }
 
 /// Why a sequence set could not be resolved.
@@ -33,8 +34,6 @@ pub(crate) struct Selected {
 pub(crate) enum SetError {
     /// A sequence number above the number of messages (RFC 9051 9).
     BadSeq,
-    /// `$` without a saved result (RFC 5182 2.1).
-    NoSaved,
 }
 
 impl SetError {
@@ -42,7 +41,6 @@ impl SetError {
     pub(crate) fn text(self) -> &'static str {
         match self {
             SetError::BadSeq => "invalid message sequence number",
-            SetError::NoSaved => "no saved search result",
         }
     }
 }
@@ -67,8 +65,8 @@ impl Selected {
     pub(crate) fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, SetError> {
         let ranges = match set {
             SequenceSet::LastResult => {
-                let saved = self.saved.as_ref().ok_or(SetError::NoSaved)?;
-                let mut v: Vec<usize> = saved
+                let mut v: Vec<usize> = self
+                    .saved
                     .iter()
                     .filter_map(|u| self.uids.binary_search(u).ok())
                     .collect();
@@ -266,7 +264,7 @@ mod tests {
             read_only: false,
             uids,
             keywords: Vec::new(),
-            saved: None,
+            saved: Vec::new(),
         }
     }
 
@@ -284,10 +282,7 @@ mod tests {
         assert_eq!(s.resolve_uids(&set("4:9"), true), Ok(vec![5, 9]));
         assert_eq!(s.resolve_uids(&set("20:*"), true), Ok(vec![10]));
         assert_eq!(s.resolve_uids(&set("11"), true), Ok(vec![]));
-        assert_eq!(
-            s.resolve(&SequenceSet::LastResult, true),
-            Err(SetError::NoSaved)
-        );
+        assert_eq!(s.resolve(&SequenceSet::LastResult, true), Ok(vec![]));
         let e = sel(vec![]);
         assert_eq!(e.resolve(&set("1:*"), false), Err(SetError::BadSeq));
         assert_eq!(e.resolve(&set("1:*"), true), Ok(vec![]));

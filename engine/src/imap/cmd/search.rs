@@ -64,9 +64,6 @@ pub(crate) fn matching(
     let (Some(acct), Some(sel)) = (s.account(), s.sel.as_ref()) else {
         return Err(SearchFail::Bad("no mailbox selected"));
     };
-    if keys.iter().any(contains_saved) && sel.saved.is_none() {
-        return Err(SearchFail::Bad("no saved search result"));
-    }
     let (Some(&lo), Some(&hi)) = (sel.uids.first(), sel.uids.last()) else {
         return Ok(Vec::new());
     };
@@ -77,7 +74,7 @@ pub(crate) fn matching(
         acct: &acct,
         exists: sel.exists(),
         last_uid: hi,
-        saved: sel.saved.as_deref(),
+        saved: &sel.saved,
         now,
     };
     let mut out = Vec::new();
@@ -115,18 +112,6 @@ pub(crate) fn matching(
     Ok(out)
 }
 
-fn contains_saved(k: &SearchKey) -> bool {
-    use moxide_proto::imap::core::SequenceSet;
-    match k {
-        SearchKey::Uid(SequenceSet::LastResult)
-        | SearchKey::SequenceSet(SequenceSet::LastResult) => true,
-        SearchKey::Not(k) => contains_saved(k),
-        SearchKey::Or(a, b) => contains_saved(a) || contains_saved(b),
-        SearchKey::And(v) => v.iter().any(contains_saved),
-        _ => false,
-    }
-}
-
 /// [UID] SEARCH [RETURN (…)] [CHARSET x] keys.
 pub(crate) fn run(s: &mut Session, tag: Tag, c: &SearchCommand) {
     let hits = match matching(s, &c.keys, c.charset.as_deref(), |_, _| Ok(())) {
@@ -138,7 +123,7 @@ pub(crate) fn run(s: &mut Session, tag: Tag, c: &SearchCommand) {
                 .is_some_and(|r| r.contains(&SearchReturnOpt::Save))
                 && let Some(sel) = s.sel.as_mut()
             {
-                sel.saved = Some(Vec::new());
+                sel.saved = Vec::new();
             }
             return s.search_fail(tag, f, "SEARCH");
         }
@@ -181,7 +166,7 @@ pub(crate) fn run(s: &mut Session, tag: Tag, c: &SearchCommand) {
             hits.iter().map(|h| h.uid).collect()
         };
         if let Some(sel) = s.sel.as_mut() {
-            sel.saved = Some(saved);
+            sel.saved = saved;
         }
         if opts.len() == 1 {
             // SAVE alone: no ESEARCH response (RFC 5182 2.1).

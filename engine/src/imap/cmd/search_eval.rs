@@ -23,7 +23,7 @@ pub(crate) struct EvalCtx<'a> {
     /// Largest UID the client knows (for `*` in UID sets).
     pub(crate) last_uid: u32,
     /// The saved result (`$`), as UIDs.
-    pub(crate) saved: Option<&'a [u32]>,
+    pub(crate) saved: &'a [u32],
     /// Unix seconds now (OLDER/YOUNGER).
     pub(crate) now: i64,
 }
@@ -131,9 +131,9 @@ fn cmp_day(day: i64, d: &Date, f: fn(i64, i64) -> bool) -> bool {
     f(day, d.days_since_epoch())
 }
 
-fn in_set(set: &SequenceSet, n: u32, largest: u32, saved: Option<&[u32]>, uid: u32) -> bool {
+fn in_set(set: &SequenceSet, n: u32, largest: u32, saved: &[u32], uid: u32) -> bool {
     match set {
-        SequenceSet::LastResult => saved.is_some_and(|s| s.contains(&uid)),
+        SequenceSet::LastResult => saved.contains(&uid),
         s => s.contains(n, largest),
     }
 }

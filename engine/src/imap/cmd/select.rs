@@ -56,7 +56,7 @@ pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox, params: &SelectParams,
         read_only: examine,
         uids,
         keywords: mb.keywords.clone(),
-        saved: None,
+        saved: Vec::new(),
     };
     s.data(Data::Flags(convert::mailbox_flags(&mb.keywords)));
     let perm: Vec<FlagPerm> = if examine {
