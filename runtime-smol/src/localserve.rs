@@ -1,0 +1,357 @@
+//! `moxide localserve`: a complete IMAP server on loopback for developing
+//! and testing mail clients, as mox's `localserve`.
+//!
+//! The directory (default `$HOME/.config/moxide-localserve`) holds
+//! `moxide.toml` (listen addresses and ports, written on first start),
+//! `tls/` (a self-signed certificate for localhost, 127.0.0.1 and ::1) and
+//! `data/` (the store). The first start creates the account `mox` with the
+//! address `mox@localhost`, password `moxmoxmox`, and the mailboxes Inbox,
+//! Sent, Drafts, Archive, Trash and Junk with their special-use flags; later
+//! starts reuse all of it. Plaintext LOGIN is allowed: it listens on
+//! loopback only.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use futures_rustls::TlsAcceptor;
+use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
+use moxide_storage::{NewAccount, Store, StoreConfig, StoreError};
+use serde::Deserialize;
+use smol::Executor;
+
+use crate::serve::{self, Security};
+use crate::tls;
+
+/// The account localserve creates, its address and password (those of mox
+/// localserve, so existing client set-ups work).
+pub const ACCOUNT: &str = "mox";
+/// The login address of [`ACCOUNT`].
+pub const ADDRESS: &str = "mox@localhost";
+/// The password of [`ACCOUNT`].
+pub const PASSWORD: &str = "moxmoxmox";
+/// The configuration file inside the directory.
+pub const CONFIG_FILE: &str = "moxide.toml";
+
+/// What the first start writes to `moxide.toml`.
+const DEFAULT_CONFIG: &str = r#"# moxide localserve configuration, written on first start.
+# The account "mox" (login mox@localhost, password moxmoxmox) and its
+# mailboxes live in data/, the self-signed certificate in tls/.
+# Remove this directory to start over.
+
+# Addresses to listen on. Loopback only: localserve allows plaintext login.
+ips = ["127.0.0.1", "::1"]
+# IMAP with STARTTLS (143 + 1000).
+imap_port = 1143
+# IMAP with implicit TLS (993 + 1000).
+imaps_port = 1993
+"#;
+
+/// The contents of `moxide.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Loopback addresses to listen on.
+    pub ips: Vec<IpAddr>,
+    /// Port of IMAP with STARTTLS.
+    pub imap_port: u16,
+    /// Port of IMAP with implicit TLS.
+    pub imaps_port: u16,
+}
+
+/// Command-line options of `moxide localserve`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The directory; `$HOME/.config/moxide-localserve` when `None`.
+    pub dir: Option<PathBuf>,
+    /// Overrides `imap_port` of the configuration for this run.
+    pub imap_port: Option<u16>,
+    /// Overrides `imaps_port` of the configuration for this run.
+    pub imaps_port: Option<u16>,
+}
+
+/// The default directory, as mox's `$HOME/.config/mox-localserve`.
+pub fn default_dir() -> Result<PathBuf, String> {
+    match std::env::var_os("HOME") {
+        Some(h) if !h.is_empty() => Ok(PathBuf::from(h).join(".config/moxide-localserve")),
+        _ => Err("HOME is not set; pass --dir DIR".into()),
+    }
+}
+
+/// Reads `moxide.toml` in `dir`, writing the default one first if there is
+/// none.
+pub fn load_or_create_config(dir: &Path) -> Result<Config, String> {
+    let path = dir.join(CONFIG_FILE);
+    if !path.exists() {
+        std::fs::write(&path, DEFAULT_CONFIG)
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let cfg: Config = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(ip) = cfg.ips.iter().find(|ip| !ip.is_loopback()) {
+        return Err(format!(
+            "{}: {ip} is not a loopback address; localserve allows plaintext login and only listens on loopback",
+            path.display()
+        ));
+    }
+    if cfg.ips.is_empty() {
+        return Err(format!("{}: ips is empty", path.display()));
+    }
+    Ok(cfg)
+}
+
+/// Opens the store in `dir`, creating the account and its mailboxes if it
+/// does not exist yet. Returns whether it was created.
+pub fn open_store(dir: &Path) -> Result<(Store, bool), String> {
+    let data = dir.join("data");
+    let store = Store::open(&data, StoreConfig::default())
+        .map_err(|e| format!("opening the store in {}: {e}", data.display()))?;
+    match store.account(ACCOUNT) {
+        Ok(_) => Ok((store, false)),
+        Err(StoreError::NoSuchAccount(_)) => {
+            let new = NewAccount {
+                addresses: vec![ADDRESS.to_string()],
+                password: Some(PASSWORD.to_string()),
+                quota: 0,
+                default_mailboxes: true,
+            };
+            store
+                .create_account(ACCOUNT, new)
+                .map_err(|e| format!("creating account {ACCOUNT}: {e}"))?;
+            Ok((store, true))
+        }
+        Err(e) => Err(format!("opening account {ACCOUNT}: {e}")),
+    }
+}
+
+/// Runs localserve until Ctrl-C (or SIGTERM). Errors are messages for the
+/// user, without the "moxide localserve: " prefix.
+pub fn run(opts: Options) -> Result<(), String> {
+    let dir = match opts.dir {
+        Some(d) => d,
+        None => default_dir()?,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let mut cfg = load_or_create_config(&dir)?;
+    if let Some(p) = opts.imap_port {
+        cfg.imap_port = p;
+    }
+    if let Some(p) = opts.imaps_port {
+        cfg.imaps_port = p;
+    }
+    let (server_tls, _) =
+        tls::load_or_create_self_signed(&dir.join("tls")).map_err(|e| e.to_string())?;
+    let acceptor = TlsAcceptor::from(server_tls);
+
+    // Listen before touching the store: a second localserve on the same
+    // ports stops here, before opening a database that is in use.
+    let mut listeners = Vec::new();
+    for (port, security) in [
+        (cfg.imap_port, Security::StartTls),
+        (cfg.imaps_port, Security::Implicit),
+    ] {
+        for ip in &cfg.ips {
+            let addr = SocketAddr::new(*ip, port);
+            match serve::bind(addr) {
+                Ok(l) => listeners.push((addr, security, l)),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                    return Err(format!(
+                        "cannot listen on {addr}: address in use (is another localserve running?)"
+                    ));
+                }
+                Err(e) if ip.is_ipv6() && e.kind() == io::ErrorKind::AddrNotAvailable => {
+                    // No IPv6 loopback on this machine: IPv4 alone will do.
+                    tracing::warn!(%addr, "IPv6 loopback not available, not listening on it");
+                }
+                Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
+            }
+        }
+    }
+
+    let (store, _) = open_store(&dir)?;
+    let store = Arc::new(store);
+    let imap_cfg = Arc::new(ImapConfig {
+        greeting: "moxide localserve IMAP ready".to_string(),
+        allow_plaintext_auth: true,
+        ..ImapConfig::default()
+    });
+    let make = {
+        let store = store.clone();
+        Arc::new(move |peer: PeerInfo| {
+            let clock = WallClock {
+                unix_at: unix_now(),
+                instant_at: Instant::now(),
+            };
+            Session::new(
+                imap_cfg.clone(),
+                store.clone(),
+                peer,
+                clock,
+                Box::new(random_nonce),
+            )
+        })
+    };
+
+    let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.try_send(());
+    })
+    .map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;
+
+    let ex = Arc::new(Executor::new());
+    let addrs: Vec<(SocketAddr, Security)> = listeners.iter().map(|(a, s, _)| (*a, *s)).collect();
+    for (addr, security, listener) in listeners {
+        tracing::debug!(%addr, ?security, "listening");
+        ex.spawn(serve::accept_loop(
+            ex.clone(),
+            listener,
+            security,
+            acceptor.clone(),
+            make.clone(),
+        ))
+        .detach();
+    }
+    println!("{}", banner(&cfg, &addrs, &dir));
+
+    // Storage calls block their thread (fsync): a second executor thread
+    // keeps other connections going meanwhile.
+    let (done_tx, done_rx) = smol::channel::bounded::<()>(1);
+    let worker = {
+        let ex = ex.clone();
+        std::thread::Builder::new()
+            .name("moxide-exec".into())
+            .spawn(move || smol::block_on(ex.run(done_rx.recv())))
+            .map_err(|e| format!("starting a thread: {e}"))?
+    };
+    let _ = smol::block_on(ex.run(stop_rx.recv()));
+    drop(done_tx);
+    let _ = worker.join();
+    store
+        .persist()
+        .map_err(|e| format!("writing the store to disk: {e}"))?;
+    eprintln!("moxide localserve: stopped");
+    Ok(())
+}
+
+/// The line printed once listening, e.g. "moxide localserve: IMAP
+/// 127.0.0.1:1143 and [::1]:1143 (STARTTLS), IMAPS :1993, login
+/// mox@localhost / moxmoxmox, data in DIR".
+fn banner(cfg: &Config, listeners: &[(SocketAddr, Security)], dir: &Path) -> String {
+    let plain: Vec<String> = listeners
+        .iter()
+        .filter(|(_, s)| *s == Security::StartTls)
+        .map(|(a, _)| a.to_string())
+        .collect();
+    format!(
+        "moxide localserve: IMAP {} (STARTTLS), IMAPS :{}, login {ADDRESS} / {PASSWORD}, data in {}",
+        plain.join(" and "),
+        cfg.imaps_port,
+        dir.display()
+    )
+}
+
+fn unix_now() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    }
+}
+
+/// SASL nonces from the OS random source. Without one no session can be
+/// secure, so a failure ends the process.
+fn random_nonce() -> [u8; 18] {
+    let mut b = [0u8; 18];
+    if let Err(e) = getrandom::fill(&mut b) {
+        eprintln!("moxide: the OS random source failed: {e}");
+        std::process::abort();
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    const DEFAULT_IPS: [IpAddr; 2] = [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ];
+
+    #[test]
+    fn default_config_parses_to_the_documented_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = load_or_create_config(dir.path()).unwrap();
+        assert_eq!(
+            cfg,
+            Config {
+                ips: DEFAULT_IPS.to_vec(),
+                imap_port: 1143,
+                imaps_port: 1993
+            }
+        );
+        // A second read returns the same, from the file written by the first.
+        assert_eq!(load_or_create_config(dir.path()).unwrap(), cfg);
+    }
+
+    #[test]
+    fn non_loopback_address_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "ips = [\"0.0.0.0\"]\nimap_port = 1\nimaps_port = 2\n",
+        )
+        .unwrap();
+        let err = load_or_create_config(dir.path()).unwrap_err();
+        assert!(err.contains("0.0.0.0 is not a loopback address"), "{err}");
+    }
+
+    #[test]
+    fn banner_matches_the_documented_line() {
+        let cfg = Config {
+            ips: DEFAULT_IPS.to_vec(),
+            imap_port: 1143,
+            imaps_port: 1993,
+        };
+        let l = |s: &str, sec| (s.parse::<SocketAddr>().unwrap(), sec);
+        let listeners = [
+            l("127.0.0.1:1143", Security::StartTls),
+            l("[::1]:1143", Security::StartTls),
+            l("127.0.0.1:1993", Security::Implicit),
+            l("[::1]:1993", Security::Implicit),
+        ];
+        assert_eq!(
+            banner(&cfg, &listeners, Path::new("/d")),
+            "moxide localserve: IMAP 127.0.0.1:1143 and [::1]:1143 (STARTTLS), IMAPS :1993, login mox@localhost / moxmoxmox, data in /d"
+        );
+    }
+
+    #[test]
+    fn store_created_once_with_special_use_mailboxes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, created) = open_store(dir.path()).unwrap();
+        assert!(created);
+        let acct = store.account(ACCOUNT).unwrap();
+        let mut names: Vec<String> = acct
+            .mailboxes()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["Archive", "Drafts", "Inbox", "Junk", "Sent", "Trash"]
+        );
+        assert_eq!(
+            store.account_for_address(ADDRESS).unwrap().as_deref(),
+            Some(ACCOUNT)
+        );
+        drop((acct, store));
+        let (_, created) = open_store(dir.path()).unwrap();
+        assert!(!created);
+    }
+}

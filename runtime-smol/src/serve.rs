@@ -1,0 +1,344 @@
+//! Listeners and the drive loop: one task per connection moves bytes between
+//! a socket and a sans-IO [`Conn`], keeps its timer, upgrades to TLS when it
+//! asks, and wakes it when storage reports changes to its account.
+
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use async_io::{Async, Timer};
+use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use futures_lite::{FutureExt, future};
+use futures_rustls::TlsAcceptor;
+use moxide_engine::imap::PeerInfo;
+use moxide_proto::conn::{Action, Answer, Conn, Need};
+use smol::Executor;
+use smol::channel::{Receiver, Sender};
+
+use crate::tls;
+
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a write may make no progress (the peer reads nothing) before
+/// the connection is dropped.
+const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(300);
+/// Read buffer size per connection.
+const READ_BUF: usize = 16 * 1024;
+
+/// What the drive loop needs from a connection besides [`Conn`].
+pub trait Session: Conn + Send + 'static {
+    /// Registers the callback that wakes the connection's task when storage
+    /// reports a change (the callback only wakes; see `handle_changes`).
+    fn set_wake(&mut self, wake: Arc<dyn Fn() + Send + Sync>);
+    /// Called on the connection's task after the wake callback fired.
+    fn handle_changes(&mut self, now: Instant);
+    /// The TLS handshake after [`Action::StartTls`] completed.
+    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>);
+}
+
+impl Session for moxide_engine::imap::Session {
+    fn set_wake(&mut self, wake: Arc<dyn Fn() + Send + Sync>) {
+        self.set_notify(wake);
+    }
+    fn handle_changes(&mut self, now: Instant) {
+        moxide_engine::imap::Session::handle_changes(self, now);
+    }
+    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>) {
+        moxide_engine::imap::Session::tls_established(self, tls_exporter);
+    }
+}
+
+/// How a listener uses TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Plaintext first; the connection may ask for STARTTLS.
+    StartTls,
+    /// TLS from the first byte (IMAPS).
+    Implicit,
+}
+
+/// Binds a listening socket, mapping "address in use" to a message that
+/// names the address.
+pub fn bind(addr: SocketAddr) -> io::Result<Async<TcpListener>> {
+    let l = TcpListener::bind(addr)?;
+    Async::new(l)
+}
+
+/// Accepts connections forever, one task on `ex` per connection; `make`
+/// builds the connection for a peer.
+pub async fn accept_loop<C, F>(
+    ex: Arc<Executor<'static>>,
+    listener: Async<TcpListener>,
+    security: Security,
+    acceptor: TlsAcceptor,
+    make: Arc<F>,
+) where
+    C: Session,
+    F: Fn(PeerInfo) -> C + Send + Sync + 'static,
+{
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                let (acceptor, make) = (acceptor.clone(), make.clone());
+                ex.spawn(async move {
+                    if let Err(e) = connection(stream, addr, security, acceptor, &*make).await {
+                        tracing::debug!(peer = %addr, error = %e, "connection ended");
+                    }
+                })
+                .detach();
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait, then go on.
+                tracing::warn!(error = %e, "accept failed");
+                Timer::after(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Serves one connection until it closes.
+pub async fn connection<C, F>(
+    stream: Async<TcpStream>,
+    addr: SocketAddr,
+    security: Security,
+    acceptor: TlsAcceptor,
+    make: &F,
+) -> io::Result<()>
+where
+    C: Session,
+    F: Fn(PeerInfo) -> C,
+{
+    // Interactive protocol: small replies must not wait for Nagle.
+    stream.get_ref().set_nodelay(true)?;
+    let (wake_tx, wake_rx) = smol::channel::bounded::<()>(1);
+    // Kept so the channel never closes, whatever the connection does with
+    // its callback (a closed channel would wake the loop forever).
+    let wake = wake_callback(wake_tx.clone());
+    let ip = addr.ip();
+    match security {
+        Security::Implicit => {
+            let tls = handshake(&acceptor, stream).await?;
+            let tls_exporter = tls::tls_exporter(tls.get_ref().1);
+            let mut conn = make(PeerInfo {
+                ip,
+                tls: true,
+                tls_exporter,
+            });
+            conn.set_wake(wake);
+            // STARTTLS inside TLS is refused by the connection itself.
+            drive(&mut conn, tls, &wake_rx).await?;
+        }
+        Security::StartTls => {
+            let mut conn = make(PeerInfo {
+                ip,
+                tls: false,
+                tls_exporter: None,
+            });
+            conn.set_wake(wake);
+            if let Ending::StartTls(stream) = drive(&mut conn, stream, &wake_rx).await? {
+                let tls = handshake(&acceptor, stream).await?;
+                conn.tls_established(tls::tls_exporter(tls.get_ref().1));
+                drive(&mut conn, tls, &wake_rx).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The wake callback: a full channel already means "look again".
+fn wake_callback(tx: Sender<()>) -> Arc<dyn Fn() + Send + Sync> {
+    Arc::new(move || {
+        let _ = tx.try_send(());
+    })
+}
+
+async fn handshake<S>(
+    acceptor: &TlsAcceptor,
+    stream: S,
+) -> io::Result<futures_rustls::server::TlsStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    acceptor
+        .accept(stream)
+        .or(async {
+            Timer::after(HANDSHAKE_TIMEOUT).await;
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "TLS handshake timed out",
+            ))
+        })
+        .await
+}
+
+/// How [`drive`] ended.
+#[derive(Debug)]
+pub enum Ending<S> {
+    /// The connection is done (closed by either side).
+    Closed,
+    /// The connection asked for TLS; everything before has been sent.
+    StartTls(S),
+}
+
+/// What woke the drive loop.
+enum Step {
+    /// Everything drained so far has been written.
+    Written,
+    Read(usize),
+    Eof,
+    Timer,
+    Notified,
+}
+
+/// Drives `conn` over `io` until it closes or asks for STARTTLS.
+///
+/// Reads and writes race (a peer that writes while we write cannot
+/// deadlock us); output is drained from the connection only once the
+/// previous output has been written, so a connection that produces output
+/// incrementally is paced by the peer. Input is read only while
+/// [`Conn::wants_read`] says so.
+pub async fn drive<C, S>(conn: &mut C, mut io: S, wake: &Receiver<()>) -> io::Result<Ending<S>>
+where
+    C: Session + ?Sized,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut out: Vec<u8> = Vec::new();
+    let mut sent = 0usize;
+    let mut dirty = false; // written but not flushed
+    let mut buf = vec![0u8; READ_BUF];
+    let mut eof = false;
+    let mut last_write = Instant::now();
+    loop {
+        let now = Instant::now();
+        if sent == out.len() {
+            out.clear();
+            sent = 0;
+            conn.poll_transmit(&mut out);
+            match next_action(conn, now, &mut out) {
+                Some(Action::StartTls) => {
+                    io.write_all(&out).await?;
+                    io.flush().await?;
+                    return Ok(Ending::StartTls(io));
+                }
+                Some(_) => {
+                    // Close (or a request this runtime cannot answer).
+                    io.write_all(&out).await?;
+                    io.flush().await?;
+                    let _ = io.close().await;
+                    return Ok(Ending::Closed);
+                }
+                None => {}
+            }
+            if !out.is_empty() {
+                last_write = now;
+            }
+        }
+        let deadline = conn.poll_timeout();
+        if deadline.is_some_and(|d| d <= now) {
+            conn.handle_timeout(now);
+            continue;
+        }
+        let want_read = !eof && conn.wants_read();
+        let writing = sent < out.len();
+        if !writing && !dirty && (eof || (!want_read && deadline.is_none())) {
+            // Nothing to send and nothing can happen any more.
+            let _ = io.close().await;
+            return Ok(Ending::Closed);
+        }
+        let stall = writing.then(|| last_write + WRITE_STALL_TIMEOUT);
+        let mut timer = pin!(match (deadline, stall) {
+            (Some(d), Some(s)) => Timer::at(d.min(s)),
+            (Some(t), None) | (None, Some(t)) => Timer::at(t),
+            (None, None) => Timer::never(),
+        });
+        let mut notified = pin!(wake.recv());
+        let step = future::poll_fn(|cx| {
+            let mut io = Pin::new(&mut io);
+            while sent < out.len() {
+                match io.as_mut().poll_write(cx, &out[sent..]) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                    Poll::Ready(Ok(n)) => {
+                        sent += n;
+                        dirty = true;
+                        last_write = Instant::now();
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => break,
+                }
+            }
+            if dirty {
+                match io.as_mut().poll_flush(cx) {
+                    Poll::Ready(Ok(())) => dirty = false,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
+                }
+            }
+            if want_read {
+                match io.as_mut().poll_read(cx, &mut buf) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Ok(Step::Eof)),
+                    Poll::Ready(Ok(n)) => return Poll::Ready(Ok(Step::Read(n))),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
+                }
+            }
+            if writing && sent == out.len() {
+                return Poll::Ready(Ok(Step::Written));
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(Step::Timer));
+            }
+            if notified.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(Step::Notified));
+            }
+            Poll::Pending
+        })
+        .await?;
+        let now = Instant::now();
+        match step {
+            Step::Read(n) => conn.handle_input(now, buf.get(..n).unwrap_or_default()),
+            Step::Eof => {
+                eof = true;
+                conn.handle_eof(now);
+            }
+            Step::Notified => conn.handle_changes(now),
+            Step::Timer => {
+                if sent < out.len() && now >= last_write + WRITE_STALL_TIMEOUT {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "peer stopped reading",
+                    ));
+                }
+                // The connection's own deadline is handled at the top.
+            }
+            Step::Written => {}
+        }
+    }
+}
+
+/// The next action that ends the loop (StartTls or Close); requests are
+/// answered on the spot (what the answer makes the connection send is
+/// appended to `out`). A request this runtime does not know closes the
+/// connection.
+fn next_action<C: Conn + ?Sized>(conn: &mut C, now: Instant, out: &mut Vec<u8>) -> Option<Action> {
+    while let Some(action) = conn.poll_action() {
+        match action {
+            Action::Need(id, Need::None) => {
+                conn.handle_answer(now, id, Answer::None);
+                conn.poll_transmit(out);
+            }
+            Action::Need(_, need) => {
+                tracing::error!(
+                    ?need,
+                    "connection made a request this runtime cannot answer"
+                );
+                return Some(Action::Close);
+            }
+            other => return Some(other),
+        }
+    }
+    None
+}

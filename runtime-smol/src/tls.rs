@@ -1,0 +1,168 @@
+//! TLS for the listeners: a self-signed certificate created once and kept in
+//! the data directory, the rustls server configuration (ring provider, as
+//! every TLS use in moxide), and the channel binding of an established
+//! session for SCRAM -PLUS.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::server::ServerConnection;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// Names the self-signed certificate is valid for.
+const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// A TLS set-up failure, naming the file at fault.
+#[derive(Debug)]
+pub enum TlsError {
+    /// Reading or writing a certificate or key file failed.
+    Io { path: PathBuf, source: io::Error },
+    /// A PEM file holds nothing usable.
+    Pem { path: PathBuf, detail: String },
+    /// Generating the self-signed certificate failed.
+    Generate(rcgen::Error),
+    /// rustls refused the certificate and key.
+    Config(rustls::Error),
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            TlsError::Pem { path, detail } => write!(
+                f,
+                "{}: {detail} (remove the certificate and key files to have new ones made)",
+                path.display()
+            ),
+            TlsError::Generate(e) => write!(f, "generating a self-signed certificate: {e}"),
+            TlsError::Config(e) => write!(f, "certificate and key not accepted: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {}
+
+/// Where the certificate and key of a directory live.
+pub fn cert_paths(dir: &Path) -> (PathBuf, PathBuf) {
+    (dir.join("cert.pem"), dir.join("key.pem"))
+}
+
+/// Loads the certificate and key in `dir` (`cert.pem`, `key.pem`), creating
+/// a self-signed pair for localhost, 127.0.0.1 and ::1 first if either is
+/// missing. Returns whether a new pair was made.
+pub fn load_or_create_self_signed(dir: &Path) -> Result<(Arc<ServerConfig>, bool), TlsError> {
+    let (cert_path, key_path) = cert_paths(dir);
+    let created = !(cert_path.exists() && key_path.exists());
+    if created {
+        create_self_signed(dir, &cert_path, &key_path)?;
+    }
+    Ok((load(&cert_path, &key_path)?, created))
+}
+
+fn create_self_signed(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<(), TlsError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TlsError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let names: Vec<String> = SELF_SIGNED_NAMES.iter().map(|s| s.to_string()).collect();
+    let ck = rcgen::generate_simple_self_signed(names).map_err(TlsError::Generate)?;
+    // The key first: a certificate without its key is useless, and the
+    // next start makes a new pair when either is missing.
+    write_private(key_path, ck.signing_key.serialize_pem().as_bytes()).map_err(io_err(key_path))?;
+    std::fs::write(cert_path, ck.cert.pem()).map_err(io_err(cert_path))?;
+    Ok(())
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
+/// The server configuration for a PEM certificate chain and private key.
+pub fn load(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let certs = CertificateDer::pem_file_iter(cert_path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| TlsError::Pem {
+            path: cert_path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::Pem {
+            path: cert_path.to_path_buf(),
+            detail: "no certificate in the file".into(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| TlsError::Pem {
+        path: key_path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(TlsError::Config)?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(TlsError::Config)?;
+    Ok(Arc::new(cfg))
+}
+
+/// The `tls-exporter` channel binding of an established session (RFC 9266:
+/// 32 bytes exported with the label "EXPORTER-Channel-Binding" and no
+/// context), used by SCRAM -PLUS. `None` when the session cannot export
+/// keying material securely (TLS 1.2 without extended master secret).
+pub fn tls_exporter(conn: &ServerConnection) -> Option<Vec<u8>> {
+    conn.export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
+        .ok()
+        .map(|b| b.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_once_then_reuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, created) = load_or_create_self_signed(dir.path()).unwrap();
+        assert!(created);
+        let (cert, key) = cert_paths(dir.path());
+        let before = (std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap());
+        let (_, created) = load_or_create_self_signed(dir.path()).unwrap();
+        assert!(!created);
+        let after = (std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap());
+        assert_eq!(before, after);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn garbage_certificate_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = cert_paths(dir.path());
+        std::fs::write(&cert, "not a certificate").unwrap();
+        std::fs::write(&key, "not a key").unwrap();
+        let err = load_or_create_self_signed(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(&cert.display().to_string()), "{err}");
+    }
+}
