@@ -91,7 +91,7 @@ pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
         _ => None,
     });
     // RFC 9051 6.3.9: an empty pattern asks for the delimiter.
-    if l.selection.is_empty() && l.patterns.len() == 1 && l.patterns[0].is_empty() {
+    if l.selection.is_empty() && l.patterns.len() == 1 && l.patterns.iter().all(String::is_empty) {
         s.data(Data::List(ListData {
             attrs: vec![MailboxAttr::NoSelect],
             delimiter: Some('/'),

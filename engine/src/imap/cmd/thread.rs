@@ -131,7 +131,13 @@ fn references(msgs: Vec<Info>) -> Vec<Thread> {
         // Step 1A: a message without (or with a duplicate) Message-ID gets
         // a unique one.
         let own = match &m.message_id {
-            Some(id) if t.by_id.get(id).is_none_or(|&n| t.nodes[n].msg.is_none()) => t.node(id),
+            Some(id)
+                if t.by_id
+                    .get(id)
+                    .is_none_or(|&n| t.nodes.get(n).is_some_and(|x| x.msg.is_none())) =>
+            {
+                t.node(id)
+            }
             _ => t.node(&format!("\0{i}")),
         };
         if let Some(n) = t.nodes.get_mut(own) {
@@ -165,7 +171,7 @@ fn references(msgs: Vec<Info>) -> Vec<Thread> {
         }
     }
     let roots: Vec<usize> = (0..t.nodes.len())
-        .filter(|&n| t.nodes[n].parent.is_none())
+        .filter(|&n| t.nodes.get(n).is_some_and(|x| x.parent.is_none()))
         .collect();
     let mut out: Vec<(i64, u32, Thread)> = roots
         .into_iter()
@@ -286,7 +292,7 @@ fn build(t: &Tree, msgs: &[Info], n: usize, root: bool, depth: usize) -> Vec<(i6
         // An empty root with several children stays as a dummy; otherwise
         // its children take its place.
         None if root && kids.len() > 1 => {
-            let (d, s) = (kids[0].0, kids[0].1);
+            let (d, s) = kids.first().map_or((i64::MAX, u32::MAX), |k| (k.0, k.1));
             vec![(
                 d,
                 s,
