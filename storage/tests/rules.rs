@@ -32,7 +32,7 @@ fn new_account_has_inbox_and_modseq_starts_at_2() {
 
 #[test]
 fn account_errors() {
-    let (_d, s, _a) = account();
+    let (_d, s, a) = account();
     assert!(
         matches!(s.create_account("mjl", NewAccount::default()), Err(StoreError::AccountExists(n)) if n == "mjl")
     );
@@ -57,6 +57,17 @@ fn account_errors() {
         }
         other => panic!("{other:?}"),
     }
+    a.set_addresses(&["New@Example.org".to_string()]).unwrap();
+    assert_eq!(s.account_for_address("mjl@example.org").unwrap(), None);
+    assert_eq!(
+        s.account_for_address("new@example.org").unwrap().as_deref(),
+        Some("mjl")
+    );
+    assert_eq!(
+        a.settings().unwrap().addresses,
+        vec!["new@example.org".to_string()]
+    );
+    assert_consistent(&s);
 }
 
 #[test]
