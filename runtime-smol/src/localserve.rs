@@ -9,20 +9,22 @@
 //! Sent, Drafts, Archive, Trash and Junk with their special-use flags; later
 //! starts reuse all of it. Plaintext LOGIN is allowed: it listens on
 //! loopback only.
+//!
+//! Everything here is independent of the async runtime: [`prepare`] does
+//! the set-up and binds the listeners; each runtime's binary then serves
+//! them and calls [`Prepared::stop`] after Ctrl-C.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use futures_rustls::TlsAcceptor;
 use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
 use moxide_storage::{NewAccount, Store, StoreConfig, StoreError};
 use serde::Deserialize;
-use smol::Executor;
 
-use crate::serve::{self, Security};
+use crate::listen::{self, Security};
 use crate::tls;
 
 /// The account localserve creates, its address and password (those of mox
@@ -127,36 +129,64 @@ pub fn open_store(dir: &Path) -> Result<(Store, bool), String> {
     }
 }
 
-/// Runs localserve until Ctrl-C (or SIGTERM). Errors are messages for the
-/// user, without the "moxide localserve: " prefix.
-pub fn run(opts: Options) -> Result<(), String> {
+/// A listening socket and what it serves.
+#[derive(Debug)]
+pub struct Bound {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// How it uses TLS.
+    pub security: Security,
+    /// The socket, non-blocking.
+    pub listener: TcpListener,
+}
+
+/// Localserve set up and listening, ready for a runtime to serve.
+pub struct Prepared {
+    /// The directory with the config, certificate and data.
+    pub dir: PathBuf,
+    /// The configuration in effect (command-line ports applied).
+    pub config: Config,
+    /// The TLS configuration for IMAPS and STARTTLS.
+    pub tls: Arc<rustls::ServerConfig>,
+    /// The listeners, IMAP (STARTTLS) ones first.
+    pub listeners: Vec<Bound>,
+    /// The store.
+    pub store: Arc<Store>,
+    /// The configuration of every IMAP session (plaintext login allowed).
+    pub imap: Arc<ImapConfig>,
+}
+
+/// Sets localserve up: directory, config, certificate, listeners (before
+/// the store, so a second localserve on the same ports stops before
+/// opening a database in use), store and account. Errors are messages for
+/// the user, without the "moxide localserve: " prefix.
+pub fn prepare(opts: Options) -> Result<Prepared, String> {
     let dir = match opts.dir {
         Some(d) => d,
         None => default_dir()?,
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let mut cfg = load_or_create_config(&dir)?;
+    let mut config = load_or_create_config(&dir)?;
     if let Some(p) = opts.imap_port {
-        cfg.imap_port = p;
+        config.imap_port = p;
     }
     if let Some(p) = opts.imaps_port {
-        cfg.imaps_port = p;
+        config.imaps_port = p;
     }
-    let (server_tls, _) =
-        tls::load_or_create_self_signed(&dir.join("tls")).map_err(|e| e.to_string())?;
-    let acceptor = TlsAcceptor::from(server_tls);
-
-    // Listen before touching the store: a second localserve on the same
-    // ports stops here, before opening a database that is in use.
+    let (tls, _) = tls::load_or_create_self_signed(&dir.join("tls")).map_err(|e| e.to_string())?;
     let mut listeners = Vec::new();
     for (port, security) in [
-        (cfg.imap_port, Security::StartTls),
-        (cfg.imaps_port, Security::Implicit),
+        (config.imap_port, Security::StartTls),
+        (config.imaps_port, Security::Implicit),
     ] {
-        for ip in &cfg.ips {
+        for ip in &config.ips {
             let addr = SocketAddr::new(*ip, port);
-            match serve::bind(addr) {
-                Ok(l) => listeners.push((addr, security, l)),
+            match listen::bind(addr) {
+                Ok(listener) => listeners.push(Bound {
+                    addr,
+                    security,
+                    listener,
+                }),
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                     return Err(format!(
                         "cannot listen on {addr}: address in use (is another localserve running?)"
@@ -170,70 +200,66 @@ pub fn run(opts: Options) -> Result<(), String> {
             }
         }
     }
-
     let (store, _) = open_store(&dir)?;
-    let store = Arc::new(store);
-    let imap_cfg = Arc::new(ImapConfig {
+    let imap = Arc::new(ImapConfig {
         greeting: "moxide localserve IMAP ready".to_string(),
         allow_plaintext_auth: true,
         ..ImapConfig::default()
     });
-    let make = {
-        let store = store.clone();
-        Arc::new(move |peer: PeerInfo| {
+    Ok(Prepared {
+        dir,
+        config,
+        tls,
+        listeners,
+        store: Arc::new(store),
+        imap,
+    })
+}
+
+impl Prepared {
+    /// The line to print once serving.
+    pub fn banner(&self) -> String {
+        let addrs: Vec<(SocketAddr, Security)> = self
+            .listeners
+            .iter()
+            .map(|b| (b.addr, b.security))
+            .collect();
+        banner(&self.config, &addrs, &self.dir)
+    }
+
+    /// Makes the IMAP session for a new connection.
+    pub fn session_factory(&self) -> impl Fn(PeerInfo) -> Session + Send + Sync + 'static {
+        let (imap, store) = (self.imap.clone(), self.store.clone());
+        move |peer| {
             let clock = WallClock {
                 unix_at: unix_now(),
                 instant_at: Instant::now(),
             };
             Session::new(
-                imap_cfg.clone(),
+                imap.clone(),
                 store.clone(),
                 peer,
                 clock,
                 Box::new(random_nonce),
             )
-        })
-    };
-
-    let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
-    ctrlc::set_handler(move || {
-        let _ = stop_tx.try_send(());
-    })
-    .map_err(|e| format!("installing the Ctrl-C handler: {e}"))?;
-
-    let ex = Arc::new(Executor::new());
-    let addrs: Vec<(SocketAddr, Security)> = listeners.iter().map(|(a, s, _)| (*a, *s)).collect();
-    for (addr, security, listener) in listeners {
-        tracing::debug!(%addr, ?security, "listening");
-        ex.spawn(serve::accept_loop(
-            ex.clone(),
-            listener,
-            security,
-            acceptor.clone(),
-            make.clone(),
-        ))
-        .detach();
+        }
     }
-    println!("{}", banner(&cfg, &addrs, &dir));
 
-    // Storage calls block their thread (fsync): a second executor thread
-    // keeps other connections going meanwhile.
-    let (done_tx, done_rx) = smol::channel::bounded::<()>(1);
-    let worker = {
-        let ex = ex.clone();
-        std::thread::Builder::new()
-            .name("moxide-exec".into())
-            .spawn(move || smol::block_on(ex.run(done_rx.recv())))
-            .map_err(|e| format!("starting a thread: {e}"))?
-    };
-    let _ = smol::block_on(ex.run(stop_rx.recv()));
-    drop(done_tx);
-    let _ = worker.join();
-    store
-        .persist()
-        .map_err(|e| format!("writing the store to disk: {e}"))?;
-    eprintln!("moxide localserve: stopped");
-    Ok(())
+    /// After the runtime stopped serving: makes the store durable and says
+    /// so.
+    pub fn stop(&self) -> Result<(), String> {
+        self.store
+            .persist()
+            .map_err(|e| format!("writing the store to disk: {e}"))?;
+        eprintln!("moxide localserve: stopped");
+        Ok(())
+    }
+}
+
+/// Calls `stop` on Ctrl-C (SIGINT) and SIGTERM; `stop` must only wake the
+/// runtime.
+pub fn on_interrupt(stop: impl Fn() + Send + 'static) -> Result<(), String> {
+    ctrlc::set_handler(stop).map_err(|e| format!("installing the Ctrl-C handler: {e}"))
 }
 
 /// The line printed once listening, e.g. "moxide localserve: IMAP

@@ -5,16 +5,15 @@
 //!   a local IMAP server for developing mail clients (see [`localserve`]).
 //! - `moxide version`: prints the version.
 
-mod localserve;
-mod serve;
-#[cfg(test)]
-mod serve_tests;
-mod tls;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use futures_rustls::TlsAcceptor;
+use moxide::localserve;
+use moxide::serve;
+use smol::Executor;
 use tracing_subscriber::EnvFilter;
 
 /// moxide: a complete mail server in one binary, modelled on mox.
@@ -66,7 +65,7 @@ fn main() -> ExitCode {
                 imap_port: a.imap_port,
                 imaps_port: a.imaps_port,
             };
-            match localserve::run(opts) {
+            match run_localserve(opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("moxide localserve: {e}");
@@ -75,6 +74,41 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Runs localserve on smol until Ctrl-C (or SIGTERM).
+fn run_localserve(opts: localserve::Options) -> Result<(), String> {
+    let mut prepared = localserve::prepare(opts)?;
+    let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
+    localserve::on_interrupt(move || {
+        let _ = stop_tx.try_send(());
+    })?;
+    let ex = Arc::new(Executor::new());
+    let acceptor = TlsAcceptor::from(prepared.tls.clone());
+    let make = Arc::new(prepared.session_factory());
+    let banner = prepared.banner();
+    for b in std::mem::take(&mut prepared.listeners) {
+        let l = serve::async_listener(b.listener)
+            .map_err(|e| format!("listening on {}: {e}", b.addr))?;
+        let accept = serve::accept_loop(ex.clone(), l, b.security, acceptor.clone(), make.clone());
+        ex.spawn(accept).detach();
+    }
+    println!("{banner}");
+
+    // Storage calls block their thread (fsync): a second executor thread
+    // keeps other connections going meanwhile.
+    let (done_tx, done_rx) = smol::channel::bounded::<()>(1);
+    let worker = {
+        let ex = ex.clone();
+        std::thread::Builder::new()
+            .name("moxide-exec".into())
+            .spawn(move || smol::block_on(ex.run(done_rx.recv())))
+            .map_err(|e| format!("starting a thread: {e}"))?
+    };
+    let _ = smol::block_on(ex.run(stop_rx.recv()));
+    drop(done_tx);
+    let _ = worker.join();
+    prepared.stop()
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default: info, storage internals

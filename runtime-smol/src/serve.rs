@@ -19,6 +19,8 @@ use moxide_proto::conn::{Action, Answer, Conn, Need};
 use smol::Executor;
 use smol::channel::{Receiver, Sender};
 
+pub use crate::listen::Security;
+pub use crate::session::Session;
 use crate::tls;
 
 /// How long a TLS handshake may take before the connection is dropped.
@@ -29,42 +31,8 @@ const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(300);
 /// Read buffer size per connection.
 const READ_BUF: usize = 16 * 1024;
 
-/// What the drive loop needs from a connection besides [`Conn`].
-pub trait Session: Conn + Send + 'static {
-    /// Registers the callback that wakes the connection's task when storage
-    /// reports a change (the callback only wakes; see `handle_changes`).
-    fn set_wake(&mut self, wake: Arc<dyn Fn() + Send + Sync>);
-    /// Called on the connection's task after the wake callback fired.
-    fn handle_changes(&mut self, now: Instant);
-    /// The TLS handshake after [`Action::StartTls`] completed.
-    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>);
-}
-
-impl Session for moxide_engine::imap::Session {
-    fn set_wake(&mut self, wake: Arc<dyn Fn() + Send + Sync>) {
-        self.set_notify(wake);
-    }
-    fn handle_changes(&mut self, now: Instant) {
-        moxide_engine::imap::Session::handle_changes(self, now);
-    }
-    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>) {
-        moxide_engine::imap::Session::tls_established(self, tls_exporter);
-    }
-}
-
-/// How a listener uses TLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// Plaintext first; the connection may ask for STARTTLS.
-    StartTls,
-    /// TLS from the first byte (IMAPS).
-    Implicit,
-}
-
-/// Binds a listening socket, mapping "address in use" to a message that
-/// names the address.
-pub fn bind(addr: SocketAddr) -> io::Result<Async<TcpListener>> {
-    let l = TcpListener::bind(addr)?;
+/// Wraps a listener from [`crate::listen::bind`] for smol.
+pub fn async_listener(l: TcpListener) -> io::Result<Async<TcpListener>> {
     Async::new(l)
 }
 

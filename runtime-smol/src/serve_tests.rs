@@ -17,6 +17,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use smol::Executor;
 
+use crate::listen;
 use crate::serve::{self, Security, Session};
 use crate::tls;
 
@@ -156,8 +157,9 @@ where
     let connector = TlsConnector::from(Arc::new(client_cfg));
 
     let ex = Arc::new(Executor::new());
-    let listener = serve::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.get_ref().local_addr().unwrap();
+    let listener = listen::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let listener = serve::async_listener(listener).unwrap();
     let make = Arc::new(LineConn::new);
     ex.spawn(serve::accept_loop(
         ex.clone(),

@@ -1,0 +1,11 @@
+//! moxide on smol: the listeners, TLS and drive loop of the `moxide`
+//! binary, and the runtime-independent parts the tokio binary shares
+//! (`localserve` set-up, `tls`, `listen`, `session`).
+
+pub mod listen;
+pub mod localserve;
+pub mod serve;
+#[cfg(test)]
+mod serve_tests;
+pub mod session;
+pub mod tls;

@@ -1,0 +1,126 @@
+//! Shared helpers of the integration tests: starting `moxide localserve`
+//! on free loopback ports in a temporary directory.
+#![allow(dead_code)] // each test crate uses a part
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_moxide");
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// Two ports free on 127.0.0.1 right now (the OS picks them).
+pub fn free_ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
+}
+
+pub fn localserve(dir: &Path, imap: u16, imaps: u16) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("localserve")
+        .arg("--dir")
+        .arg(dir)
+        .arg("--imap-port")
+        .arg(imap.to_string())
+        .arg("--imaps-port")
+        .arg(imaps.to_string())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// A running localserve; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub imap: u16,
+    pub imaps: u16,
+}
+
+impl Server {
+    /// Starts localserve and waits for its banner, which must be exact.
+    pub fn start(dir: &Path, imap: u16, imaps: u16) -> Server {
+        let mut child = localserve(dir, imap, imaps).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(STARTUP) {
+            Ok(l) => l,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("localserve printed nothing within {STARTUP:?}");
+            }
+        };
+        let mut server = Server { child, imap, imaps };
+        let v6 = if ipv6_loopback() {
+            format!(" and [::1]:{imap}")
+        } else {
+            String::new()
+        };
+        let want = format!(
+            "moxide localserve: IMAP 127.0.0.1:{imap}{v6} (STARTTLS), IMAPS :{imaps}, login mox@localhost / moxmoxmox, data in {}\n",
+            dir.display()
+        );
+        if line != want {
+            let _ = server.child.kill();
+            let mut err = String::new();
+            let _ = server.child.stderr.take().unwrap().read_to_string(&mut err);
+            panic!("banner {line:?}, want {want:?}; stderr: {err}");
+        }
+        server
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends) and returns the exit status and
+    /// stderr.
+    pub fn interrupt(mut self) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let st = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(st.success(), "kill -INT {pid}");
+        let status = wait_timeout(&mut self.child, Duration::from_secs(30));
+        let mut err = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        (status, err)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn ipv6_loopback() -> bool {
+    TcpListener::bind("[::1]:0").is_ok()
+}
