@@ -373,7 +373,12 @@ impl Framer {
             Some(Announce {
                 non_sync: true,
                 len: None,
-            }) => self.fatal(),
+            }) => {
+                // Refuse the command, then give up on the connection.
+                let fatal = self.fatal();
+                self.queued = Some(fatal);
+                Frame::Reject(reject)
+            }
             Some(Announce {
                 non_sync: true,
                 len: Some(n),
@@ -405,7 +410,8 @@ impl Framer {
                 return f;
             }
             match self.mode {
-                Mode::Dead | Mode::AppendWait { .. } => return None,
+                Mode::Dead => return self.queued.take(),
+                Mode::AppendWait { .. } => return None,
                 Mode::Poison { .. } | Mode::LongLine { .. } => return None,
                 Mode::Literal { end } => {
                     if self.buf.len() < end {

@@ -25,7 +25,7 @@
 //! - Commands not allowed in the current state are refused with
 //!   `tag BAD` by the connection itself, without an event.
 //! - After `Action::Close` every call is a no-op (pending output can still be
-//!   drained).
+//!   drained, and events queued before the close can still be polled).
 
 mod compress;
 mod input;
@@ -312,12 +312,13 @@ impl ServerConn {
         }
     }
 
-    /// Queues `Close`; from now on every call is a no-op.
+    /// Queues `Close`; from now on every call is a no-op. Events queued
+    /// before stay pollable: dropping them would depend on how the input was
+    /// split (whether the caller had polled them before the closing bytes
+    /// arrived).
     fn close(&mut self) {
         if !self.closed {
             self.closed = true;
-            self.events.clear();
-            self.queued_data = 0;
             self.actions.push_back(Action::Close);
         }
     }

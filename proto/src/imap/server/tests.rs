@@ -451,3 +451,19 @@ fn backpressure_while_busy() {
     t.ok("a1");
     t.cmd("a2");
 }
+
+#[test]
+fn events_queued_before_a_fatal_close_stay() {
+    // Found by the imap_framing fuzzer: dropping queued events at close
+    // made the events depend on how the input was split.
+    let mut t = T::new();
+    t.c(b"a1 AUTHENTICATE PLAIN\r\n");
+    t.cmd("a1");
+    t.c(b"not base64!\r\nb1 LOGIN {99999999999999999999+}\r\n");
+    t.conn.auth_challenge(b"");
+    t.s("+ \r\na1 BAD invalid base64 in authentication response\r\n\
+         b1 BAD number too large (at byte 10)\r\n\
+         * BYE literal size too large to skip; closing\r\n");
+    assert!(matches!(t.ev(), Some(Event::Aborted { .. })));
+    assert_eq!(t.conn.poll_action(), Some(Action::Close));
+}
