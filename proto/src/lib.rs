@@ -11,3 +11,4 @@ pub mod imap;
 pub mod message;
 pub mod sasl;
 pub mod secret;
+pub mod smtp;

@@ -1,0 +1,760 @@
+//! `SmtpServer`: the sans-IO SMTP server connection (RFC 5321) for inbound
+//! mail (port 25) and submission (RFC 6409).
+//!
+//! The connection frames and parses client input, enforces the command
+//! sequence and the limits, and hands policy decisions to the caller as
+//! [`SmtpEvent`]s. It follows the [`Conn`] contract: `handle_*` in,
+//! `poll_*` out, time only from the `now` arguments, no I/O.
+//!
+//! Calling contract:
+//! - After any `handle_*` call and after answering an event, drain
+//!   [`Conn::poll_transmit`], then [`Conn::poll_action`], then read
+//!   [`Conn::poll_timeout`]; take events with [`SmtpServer::poll_event`].
+//! - Events that ask a question ([`SmtpServer::awaiting`] is `Some`) MUST be
+//!   answered: `Ehlo`, `MailFrom`, `RcptTo`, `DataStart`, `DataEnd` and
+//!   `Auth` with [`SmtpServer::accept`], [`SmtpServer::accept_with`] or
+//!   [`SmtpServer::reject`]; `AuthStart` with [`SmtpServer::start_auth`] or
+//!   `reject`; `NeedSecrets` with [`SmtpServer::provide_secrets`]. Until
+//!   then no further command is processed (PIPELINING, RFC 2920: commands
+//!   are handled in order, their replies queued in order); input stays
+//!   buffered and [`Conn::wants_read`] turns false past `max_backlog`.
+//! - `DataEnd` MUST be answered only after the message is stored durably.
+//!   `DataAborted` ends the transaction without a message: discard what was
+//!   received.
+//! - Replies the connection writes itself carry enhanced status codes
+//!   (RFC 2034, RFC 3463; always on, as mox). Syntax, sequence and
+//!   authentication errors count; at `max_errors` the connection writes
+//!   `421 4.7.0` and closes. Replies from the caller never count.
+//! - After `Action::Close` every call is a no-op (pending output and
+//!   events can still be taken).
+
+mod auth;
+mod input;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::address::{ForwardPath, Host, ReversePath};
+use super::command::{Body, MailParams, RcptParams};
+use super::data::DotDecoder;
+use super::reply::Reply;
+use crate::conn::{Action, Answer, Conn, NeedId};
+use crate::sasl::{Mechanism, SaslError, ServerMechanism};
+use crate::secret::Secret;
+
+/// How much message data may wait in the event queue before the
+/// connection stops decoding more of it.
+const DATA_QUEUE_MAX: usize = 64 * 1024;
+
+/// Input decoded per step in DATA/BDAT, so events stay small.
+const DATA_STEP: usize = 64 * 1024;
+
+/// Command lines: 1000 octets with CRLF (RFC 5321 4.5.3.1.4, 4.5.3.1.6).
+pub const MAX_LINE: usize = 1000;
+
+/// AUTH command and SASL response lines: 12288 octets (RFC 4954 4).
+pub const MAX_AUTH_LINE: usize = 12288;
+
+/// Configuration of one server connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    /// Our host name, in the greeting and the EHLO reply.
+    pub hostname: String,
+    /// A submission port: AUTH is offered and required before MAIL.
+    pub submission: bool,
+    /// The connection runs over TLS from the start (implicit TLS).
+    pub tls: bool,
+    /// STARTTLS can be offered (a certificate is configured).
+    pub tls_available: bool,
+    /// Channel-binding data is available once TLS runs, so -PLUS SASL
+    /// mechanisms are offered over TLS.
+    pub channel_binding: bool,
+    /// Largest message in octets (SIZE, RFC 1870). Default 100 MiB.
+    pub max_message_size: u64,
+    /// Most recipients per transaction (LIMITS RCPTMAX, RFC 9422). Default 1000.
+    pub max_recipients: u32,
+    /// Offer AUTH without TLS (localserve on loopback only).
+    pub allow_plain_auth_without_tls: bool,
+    /// Errors before `421` and close. Default 10.
+    pub max_errors: u32,
+    /// Buffered pipelined input above which `wants_read` turns false while
+    /// the caller works on an event. Default 64 KiB.
+    pub max_backlog: usize,
+    /// Waiting for a command: 5 minutes (RFC 5321 4.5.3.2.7).
+    pub timeout_command: Duration,
+    /// Waiting for the next data block: 3 minutes (RFC 5321 4.5.3.2.5).
+    pub timeout_data: Duration,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            hostname: "localhost".to_string(),
+            submission: false,
+            tls: false,
+            tls_available: false,
+            channel_binding: true,
+            max_message_size: 100 * 1024 * 1024,
+            max_recipients: 1000,
+            allow_plain_auth_without_tls: false,
+            max_errors: 10,
+            max_backlog: 64 * 1024,
+            timeout_command: Duration::from_secs(5 * 60),
+            timeout_data: Duration::from_secs(3 * 60),
+        }
+    }
+}
+
+/// Why a transaction ended without a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbortReason {
+    /// The client closed the connection (or sent QUIT) before the end of
+    /// the data.
+    Eof,
+    /// The connection closed for a protocol error (too many errors, an
+    /// unreadable BDAT command).
+    ProtocolError,
+    /// The data timed out.
+    Timeout,
+    /// The message exceeded the size limit; `552` was sent.
+    TooBig,
+    /// The message held a bare CR or LF; `500 5.5.2` was sent.
+    BareLineEnding,
+}
+
+/// What the connection tells the caller, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmtpEvent {
+    /// EHLO (`extended`) or HELO. Answer; `accept` writes the capability
+    /// list. Any transaction was reset (RFC 5321 4.1.4).
+    Ehlo {
+        /// The client's domain or address literal.
+        name: Host,
+        /// EHLO rather than HELO.
+        extended: bool,
+    },
+    /// MAIL FROM; answer. `accept` starts the transaction (`250 2.1.0`).
+    MailFrom {
+        /// The reverse path (`None` is `<>`).
+        from: ReversePath,
+        /// Its parameters.
+        params: MailParams,
+    },
+    /// RCPT TO; answer. `accept` adds the recipient (`250 2.1.5`).
+    RcptTo {
+        /// The recipient.
+        to: ForwardPath,
+        /// Its parameters.
+        params: RcptParams,
+    },
+    /// DATA, or the first BDAT of the transaction (`chunking`); answer.
+    /// Rejecting ends the transaction (a refused BDAT chunk is read and
+    /// dropped before the reply).
+    DataStart {
+        /// The message comes in BDAT chunks.
+        chunking: bool,
+    },
+    /// Message bytes: dot-unstuffed, lines ending in CRLF (for BDAT: the
+    /// chunk bytes as sent). Chunk boundaries follow the input.
+    DataChunk(Vec<u8>),
+    /// The message is complete; store it durably, then answer (`accept`
+    /// writes `250 2.0.0`). The transaction ends with the answer.
+    DataEnd,
+    /// The transaction ended without a message; discard what was received.
+    DataAborted(AbortReason),
+    /// RSET: the transaction was reset.
+    Reset,
+    /// AUTH with this mechanism (offered and allowed here); answer with
+    /// [`SmtpServer::start_auth`] (fresh nonce and challenge, channel
+    /// bindings) or `reject`.
+    AuthStart {
+        /// The mechanism.
+        mechanism: Mechanism,
+    },
+    /// The SASL exchange needs the account's secrets; answer with
+    /// [`SmtpServer::provide_secrets`].
+    NeedSecrets {
+        /// The authentication identity the client claims.
+        username: String,
+    },
+    /// The SASL exchange succeeded; answer (`accept` writes `235 2.7.0`
+    /// and marks the connection authenticated).
+    Auth {
+        /// The mechanism used.
+        mechanism: Mechanism,
+        /// The authenticated identity.
+        authcid: String,
+        /// The requested authorisation identity; the caller decides whether
+        /// `authcid` may act as it.
+        authzid: Option<String>,
+    },
+    /// The SASL exchange failed or was cancelled; the error reply was sent.
+    AuthFailed {
+        /// The mechanism.
+        mechanism: Mechanism,
+        /// The identity claimed, when known.
+        username: Option<String>,
+        /// Why (`None` when the client cancelled).
+        error: Option<SaslError>,
+    },
+    /// STARTTLS: `220` was sent and `Action::StartTls` follows; the session
+    /// was reset to before EHLO (RFC 3207 4.2).
+    StartTls,
+    /// QUIT: `221` was sent and the connection closes.
+    Quit,
+}
+
+/// Which question the connection waits for the caller to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaiting {
+    /// [`SmtpEvent::Ehlo`].
+    Ehlo,
+    /// [`SmtpEvent::MailFrom`].
+    MailFrom,
+    /// [`SmtpEvent::RcptTo`].
+    RcptTo,
+    /// [`SmtpEvent::DataStart`].
+    DataStart,
+    /// [`SmtpEvent::DataEnd`].
+    DataEnd,
+    /// [`SmtpEvent::AuthStart`].
+    AuthStart,
+    /// [`SmtpEvent::NeedSecrets`].
+    Secrets,
+    /// [`SmtpEvent::Auth`].
+    Auth,
+}
+
+/// A question in flight, with what the answer needs.
+#[derive(Debug)]
+enum Question {
+    Ehlo {
+        extended: bool,
+    },
+    Mail {
+        smtputf8: bool,
+        body: Option<Body>,
+    },
+    Rcpt,
+    DataStart {
+        bdat: Option<(u64, bool)>,
+    },
+    DataEnd,
+    AuthStart {
+        mechanism: Mechanism,
+        initial: Option<Secret<Vec<u8>>>,
+    },
+    Secrets,
+    Auth,
+}
+
+impl Question {
+    fn kind(&self) -> Awaiting {
+        match self {
+            Question::Ehlo { .. } => Awaiting::Ehlo,
+            Question::Mail { .. } => Awaiting::MailFrom,
+            Question::Rcpt => Awaiting::RcptTo,
+            Question::DataStart { .. } => Awaiting::DataStart,
+            Question::DataEnd => Awaiting::DataEnd,
+            Question::AuthStart { .. } => Awaiting::AuthStart,
+            Question::Secrets => Awaiting::Secrets,
+            Question::Auth => Awaiting::Auth,
+        }
+    }
+}
+
+/// Where BDAT chunk bytes go.
+#[derive(Debug, Clone)]
+enum Sink {
+    /// To the caller as `DataChunk`s.
+    Deliver,
+    /// Dropped; then `reply` is written, the transaction ends, and
+    /// `abort` (if any) is reported.
+    Discard {
+        reply: Reply,
+        error: bool,
+        abort: Option<AbortReason>,
+    },
+}
+
+/// What the connection reads next.
+#[derive(Debug)]
+enum Mode {
+    /// Command lines.
+    Command,
+    /// Nothing until the caller answers.
+    Caller(Question),
+    /// A SASL response line; `success` holds the outcome waiting for the
+    /// client's empty answer to SCRAM's server-final message.
+    AuthLine {
+        success: Option<(String, Option<String>)>,
+    },
+    /// DATA message bytes.
+    Data,
+    /// BDAT chunk bytes.
+    Bdat {
+        size: u64,
+        remaining: u64,
+        last: bool,
+        sink: Sink,
+    },
+}
+
+/// The mail transaction (RFC 5321 3.3), after an accepted MAIL.
+#[derive(Debug, Clone, Default)]
+struct Txn {
+    smtputf8: bool,
+    body: Option<Body>,
+    rcpts: u32,
+    /// Octets announced by BDAT commands so far, once BDAT was used.
+    bdat: Option<u64>,
+    /// DATA is being read with this decoder, and the octets so far.
+    data: Option<(DotDecoder, u64)>,
+}
+
+/// Deadlines, from the `now` arguments only.
+#[derive(Debug, Clone, Copy)]
+struct Timer {
+    last_now: Instant,
+    base: Instant,
+    /// The period restarts at the next `now` (set when the caller finished
+    /// work whose duration the connection cannot see).
+    rearm: bool,
+}
+
+/// The sans-IO SMTP server connection; see the module documentation.
+#[derive(Debug)]
+pub struct SmtpServer {
+    cfg: SmtpConfig,
+    tls: bool,
+    helo: Option<(Host, bool)>,
+    /// The EHLO/HELO name waiting for the caller's answer.
+    pending_helo: Option<Host>,
+    authenticated: Option<String>,
+    txn: Option<Txn>,
+    mode: Mode,
+    sasl: Option<ServerMechanism>,
+    sasl_user: Option<String>,
+    buf: Vec<u8>,
+    pos: usize,
+    /// Dropping the rest of a line that was too long.
+    skipping: bool,
+    errors: u32,
+    events: VecDeque<SmtpEvent>,
+    queued_data: usize,
+    out: Vec<u8>,
+    actions: VecDeque<Action>,
+    closed: bool,
+    timer: Timer,
+}
+
+impl SmtpServer {
+    /// A new connection; the `220` greeting is queued.
+    pub fn new(cfg: SmtpConfig, now: Instant) -> SmtpServer {
+        let tls = cfg.tls;
+        let mut s = SmtpServer {
+            cfg,
+            tls,
+            helo: None,
+            pending_helo: None,
+            authenticated: None,
+            txn: None,
+            mode: Mode::Command,
+            sasl: None,
+            sasl_user: None,
+            buf: Vec::new(),
+            pos: 0,
+            skipping: false,
+            errors: 0,
+            events: VecDeque::new(),
+            queued_data: 0,
+            out: Vec::new(),
+            actions: VecDeque::new(),
+            closed: false,
+            timer: Timer {
+                last_now: now,
+                base: now,
+                rearm: false,
+            },
+        };
+        // RFC 5321 4.2: the greeting names the server.
+        let greeting = format!("{} ESMTP moxide", s.cfg.hostname);
+        s.write(&Reply::new(220, None, greeting));
+        s
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SmtpConfig {
+        &self.cfg
+    }
+
+    /// True once TLS runs (implicit, or after STARTTLS).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The authenticated identity, after a successful AUTH.
+    pub fn authenticated(&self) -> Option<&str> {
+        self.authenticated.as_deref()
+    }
+
+    /// The EHLO/HELO name and whether it was EHLO.
+    pub fn helo(&self) -> Option<(&Host, bool)> {
+        self.helo.as_ref().map(|(h, e)| (h, *e))
+    }
+
+    /// The question the caller must answer, if any.
+    pub fn awaiting(&self) -> Option<Awaiting> {
+        match &self.mode {
+            Mode::Caller(q) => Some(q.kind()),
+            _ => None,
+        }
+    }
+
+    /// Protocol errors counted so far.
+    pub fn error_count(&self) -> u32 {
+        self.errors
+    }
+
+    /// Input buffer capacity plus queued message data: the memory held for
+    /// input (for monitoring and memory-bound tests).
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity() + self.queued_data
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<SmtpEvent> {
+        let ev = self.events.pop_front()?;
+        if let SmtpEvent::DataChunk(d) = &ev {
+            self.queued_data = self.queued_data.saturating_sub(d.len());
+        }
+        self.pump();
+        Some(ev)
+    }
+
+    /// Answers the question in flight positively with the standard reply.
+    /// A no-op for `AuthStart`/`Secrets` or without a question.
+    pub fn accept(&mut self) {
+        let reply = match &self.mode {
+            Mode::Caller(Question::Ehlo { extended: true }) => {
+                super::ehlo::ehlo_reply(self.offer())
+            }
+            Mode::Caller(Question::Ehlo { extended: false }) => {
+                super::ehlo::helo_reply(&self.cfg.hostname)
+            }
+            Mode::Caller(Question::Mail { .. }) => Reply::sender_ok(),
+            Mode::Caller(Question::Rcpt) => Reply::recipient_ok(),
+            Mode::Caller(Question::DataStart { bdat: None }) => Reply::start_data(),
+            Mode::Caller(Question::DataStart { bdat: Some(_) }) => Reply::ok(),
+            Mode::Caller(Question::DataEnd) => Reply::message_accepted(),
+            Mode::Caller(Question::Auth) => Reply::auth_ok(),
+            _ => return,
+        };
+        self.answer(true, reply);
+    }
+
+    /// Answers positively with the caller's reply (e.g. `250 2.0.0 queued
+    /// as X` for `DataEnd`). For EHLO the capability list is used instead.
+    pub fn accept_with(&mut self, reply: Reply) {
+        match &self.mode {
+            Mode::Caller(Question::Ehlo { .. }) => self.accept(),
+            Mode::Caller(_) => self.answer(true, reply),
+            _ => {}
+        }
+    }
+
+    /// Refuses the question in flight with `reply`.
+    pub fn reject(&mut self, reply: Reply) {
+        if matches!(self.mode, Mode::Caller(Question::Secrets)) {
+            // Refusing the secrets lookup fails the exchange.
+            return self.provide_secrets(None);
+        }
+        if matches!(self.mode, Mode::Caller(_)) {
+            self.answer(false, reply);
+        }
+    }
+
+    /// Writes the answer and applies its effect on the session.
+    fn answer(&mut self, ok: bool, reply: Reply) {
+        if self.closed {
+            return;
+        }
+        let Mode::Caller(q) = std::mem::replace(&mut self.mode, Mode::Command) else {
+            return;
+        };
+        self.timer.rearm = true;
+        match q {
+            Question::Ehlo { extended } => {
+                self.write(&reply);
+                if ok && let Some(name) = self.pending_helo.take() {
+                    self.helo = Some((name, extended));
+                }
+            }
+            Question::Mail { smtputf8, body } => {
+                self.write(&reply);
+                if ok {
+                    self.txn = Some(Txn {
+                        smtputf8,
+                        body,
+                        ..Txn::default()
+                    });
+                }
+            }
+            Question::Rcpt => {
+                self.write(&reply);
+                if let (true, Some(t)) = (ok, self.txn.as_mut()) {
+                    t.rcpts = t.rcpts.saturating_add(1);
+                }
+            }
+            Question::DataStart { bdat: None } => {
+                self.write(&reply);
+                match (ok, self.txn.as_mut()) {
+                    (true, Some(t)) => {
+                        t.data = Some((DotDecoder::new(), 0));
+                        self.mode = Mode::Data;
+                    }
+                    _ => self.txn = None,
+                }
+            }
+            Question::DataStart {
+                bdat: Some((size, last)),
+            } => {
+                let sink = if ok {
+                    if let Some(t) = self.txn.as_mut() {
+                        t.bdat = Some(size);
+                    }
+                    Sink::Deliver
+                } else {
+                    Sink::Discard {
+                        reply,
+                        error: false,
+                        abort: None,
+                    }
+                };
+                self.mode = Mode::Bdat {
+                    size,
+                    remaining: size,
+                    last,
+                    sink,
+                };
+            }
+            Question::DataEnd => {
+                self.write(&reply);
+                self.txn = None;
+            }
+            Question::AuthStart { .. } | Question::Secrets => {
+                self.write(&reply);
+                self.sasl = None;
+            }
+            Question::Auth => {
+                self.write(&reply);
+                if ok {
+                    self.authenticated = self.sasl_user.take();
+                }
+                self.sasl = None;
+            }
+        }
+        self.pump();
+    }
+
+    /// The capability inputs of this connection now.
+    fn offer(&self) -> super::ehlo::Offer<'_> {
+        super::ehlo::Offer {
+            hostname: &self.cfg.hostname,
+            max_message_size: self.cfg.max_message_size,
+            max_recipients: self.cfg.max_recipients,
+            starttls: self.cfg.tls_available && !self.tls,
+            tls: self.tls,
+            auth: self.auth_offered(),
+            plus: self.plus_offered(),
+        }
+    }
+
+    /// AUTH is offered: submission only, not yet authenticated, and over
+    /// TLS unless configured otherwise (localserve).
+    fn auth_offered(&self) -> bool {
+        self.cfg.submission
+            && self.authenticated.is_none()
+            && (self.tls || self.cfg.allow_plain_auth_without_tls)
+    }
+
+    /// -PLUS mechanisms are offered: TLS with channel binding.
+    fn plus_offered(&self) -> bool {
+        self.tls && self.cfg.channel_binding
+    }
+
+    fn write(&mut self, reply: &Reply) {
+        reply.encode(&mut self.out);
+    }
+
+    /// Writes an error reply and counts it; closes at `max_errors`.
+    fn error(&mut self, reply: Reply) {
+        self.write(&reply);
+        self.errors = self.errors.saturating_add(1);
+        if self.errors >= self.cfg.max_errors {
+            let r = Reply::too_many_errors(&self.cfg.hostname);
+            self.write(&r);
+            self.close();
+        }
+    }
+
+    /// Queues `Close`; from now on every call is a no-op.
+    fn close(&mut self) {
+        if !self.closed {
+            if self.in_data() {
+                self.abort_txn(AbortReason::ProtocolError);
+            }
+            self.closed = true;
+            self.buf = Vec::new();
+            self.pos = 0;
+            self.actions.push_back(Action::Close);
+        }
+    }
+
+    fn push_event(&mut self, ev: SmtpEvent) {
+        if let SmtpEvent::DataChunk(d) = &ev {
+            self.queued_data += d.len();
+        }
+        self.events.push_back(ev);
+    }
+
+    /// Asks the caller a question.
+    fn ask(&mut self, ev: SmtpEvent, q: Question) {
+        self.push_event(ev);
+        self.mode = Mode::Caller(q);
+    }
+
+    /// The transaction ends without a message: tells the caller when it
+    /// had started receiving data.
+    fn abort_txn(&mut self, reason: AbortReason) {
+        self.txn = None;
+        if matches!(
+            self.mode,
+            Mode::Data | Mode::Bdat { .. } | Mode::Caller(Question::DataStart { .. })
+        ) {
+            self.mode = Mode::Command;
+        }
+        self.push_event(SmtpEvent::DataAborted(reason));
+    }
+
+    /// True while data is being received (DATA, or a BDAT sequence).
+    fn in_data(&self) -> bool {
+        match self.mode {
+            Mode::Data | Mode::Bdat { .. } | Mode::Caller(Question::DataStart { .. }) => {
+                self.txn.is_some()
+            }
+            Mode::Caller(Question::DataEnd) => false,
+            Mode::Caller(_) | Mode::Command | Mode::AuthLine { .. } => {
+                self.txn.as_ref().is_some_and(|t| t.bdat.is_some())
+            }
+        }
+    }
+
+    /// The inactivity period that applies now, or None while the caller
+    /// works on a question.
+    fn inactivity_limit(&self) -> Option<Duration> {
+        match self.mode {
+            Mode::Caller(_) => None,
+            Mode::Data | Mode::Bdat { .. } => Some(self.cfg.timeout_data),
+            Mode::Command | Mode::AuthLine { .. } => Some(self.cfg.timeout_command),
+        }
+    }
+
+    /// True when input can be processed without the caller.
+    fn can_progress(&self) -> bool {
+        match self.mode {
+            Mode::Caller(_) => false,
+            Mode::Data | Mode::Bdat { .. } => self.queued_data < DATA_QUEUE_MAX,
+            Mode::Command | Mode::AuthLine { .. } => true,
+        }
+    }
+
+    /// Bytes received and not yet processed.
+    fn buffered(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// Processes input until the caller is needed or input runs out.
+    fn pump(&mut self) {
+        while !self.closed && self.can_progress() && self.step() {}
+        // Compact the buffer once the consumed part dominates.
+        if self.pos > 0 && (self.pos >= self.buf.len() || self.pos > 64 * 1024) {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+    }
+}
+
+impl Conn for SmtpServer {
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        if self.closed {
+            return;
+        }
+        self.timer = Timer {
+            last_now: now,
+            base: now,
+            rearm: false,
+        };
+        self.buf.extend_from_slice(bytes);
+        self.pump();
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        self.timer.last_now = now;
+        // A message not yet complete is never delivered.
+        if self.in_data() {
+            self.abort_txn(AbortReason::Eof);
+        }
+        self.close();
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        self.timer.last_now = now;
+        if self.timer.rearm {
+            self.timer.base = now;
+            self.timer.rearm = false;
+            return;
+        }
+        if let Some(limit) = self.inactivity_limit()
+            && now.saturating_duration_since(self.timer.base) >= limit
+        {
+            if self.in_data() {
+                self.abort_txn(AbortReason::Timeout);
+            }
+            let r = Reply::timeout(&self.cfg.hostname);
+            self.write(&r);
+            self.close();
+        }
+    }
+
+    fn handle_answer(&mut self, _now: Instant, _id: NeedId, _answer: Answer) {}
+
+    fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.out);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        if self.timer.rearm {
+            return Some(self.timer.last_now);
+        }
+        self.inactivity_limit()
+            .and_then(|d| self.timer.base.checked_add(d))
+    }
+
+    fn wants_read(&self) -> bool {
+        !self.closed && (self.can_progress() || self.buffered() < self.cfg.max_backlog)
+    }
+}
