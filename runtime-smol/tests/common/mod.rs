@@ -1,5 +1,6 @@
-//! Shared helpers of the integration tests: starting `moxide localserve`
-//! on free loopback ports in a temporary directory.
+//! Shared helpers of the integration tests of both runtimes: starting
+//! `localserve` of the binary `crate::BIN` on free loopback ports in a
+//! temporary directory.
 #![allow(dead_code)] // each test crate uses a part
 
 use std::io::{BufRead, BufReader, Read};
@@ -9,7 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_moxide");
+use crate::BIN;
 const STARTUP: Duration = Duration::from_secs(60);
 
 /// Two ports free on 127.0.0.1 right now (the OS picks them).

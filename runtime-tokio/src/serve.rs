@@ -1,0 +1,287 @@
+//! Listeners and the drive loop on tokio: the same behaviour as the smol
+//! loop of the `moxide` crate (`moxide::serve`), with tokio's sockets,
+//! timers and TLS. Keep the two in step.
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use moxide::listen::Security;
+use moxide::session::Session;
+use moxide::tls;
+use moxide_engine::imap::PeerInfo;
+use moxide_proto::conn::{Action, Answer, Conn, Need};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
+
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a write may make no progress before the connection is dropped.
+const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(300);
+/// Read buffer size per connection.
+const READ_BUF: usize = 16 * 1024;
+
+/// Accepts connections forever, one task per connection; `make` builds the
+/// connection for a peer.
+pub async fn accept_loop<C, F>(
+    listener: TcpListener,
+    security: Security,
+    acceptor: TlsAcceptor,
+    make: Arc<F>,
+) where
+    C: Session,
+    F: Fn(PeerInfo) -> C + Send + Sync + 'static,
+{
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                let (acceptor, make) = (acceptor.clone(), make.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = connection(stream, addr, security, acceptor, &*make).await {
+                        tracing::debug!(peer = %addr, error = %e, "connection ended");
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Serves one connection until it closes.
+pub async fn connection<C, F>(
+    stream: TcpStream,
+    addr: SocketAddr,
+    security: Security,
+    acceptor: TlsAcceptor,
+    make: &F,
+) -> io::Result<()>
+where
+    C: Session,
+    F: Fn(PeerInfo) -> C,
+{
+    stream.set_nodelay(true)?;
+    // notify_one keeps a permit when nobody waits: no wake-up is lost.
+    let notify = Arc::new(Notify::new());
+    let wake: Arc<dyn Fn() + Send + Sync> = {
+        let n = notify.clone();
+        Arc::new(move || n.notify_one())
+    };
+    let ip = addr.ip();
+    match security {
+        Security::Implicit => {
+            let tls = handshake(&acceptor, stream).await?;
+            let tls_exporter = tls::tls_exporter(tls.get_ref().1);
+            let mut conn = make(PeerInfo {
+                ip,
+                tls: true,
+                tls_exporter,
+            });
+            conn.set_wake(wake);
+            drive(&mut conn, tls, &notify).await?;
+        }
+        Security::StartTls => {
+            let mut conn = make(PeerInfo {
+                ip,
+                tls: false,
+                tls_exporter: None,
+            });
+            conn.set_wake(wake);
+            if let Ending::StartTls(stream) = drive(&mut conn, stream, &notify).await? {
+                let tls = handshake(&acceptor, stream).await?;
+                conn.tls_established(tls::tls_exporter(tls.get_ref().1));
+                drive(&mut conn, tls, &notify).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn handshake<S>(
+    acceptor: &TlsAcceptor,
+    stream: S,
+) -> io::Result<tokio_rustls::server::TlsStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "TLS handshake timed out",
+        )),
+    }
+}
+
+/// How [`drive`] ended.
+#[derive(Debug)]
+pub enum Ending<S> {
+    /// The connection is done (closed by either side).
+    Closed,
+    /// The connection asked for TLS; everything before has been sent.
+    StartTls(S),
+}
+
+enum Step {
+    Written,
+    Read(usize),
+    Eof,
+    Timer,
+    Notified,
+}
+
+/// Drives `conn` over `io` until it closes or asks for STARTTLS. Reads and
+/// writes race; output is drained from the connection once the previous
+/// output has been written; input is read while [`Conn::wants_read`].
+pub async fn drive<C, S>(conn: &mut C, mut io: S, notify: &Notify) -> io::Result<Ending<S>>
+where
+    C: Session + ?Sized,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut out: Vec<u8> = Vec::new();
+    let mut sent = 0usize;
+    let mut dirty = false;
+    let mut buf = vec![0u8; READ_BUF];
+    let mut eof = false;
+    let mut last_write = Instant::now();
+    loop {
+        let now = Instant::now();
+        if sent == out.len() {
+            out.clear();
+            sent = 0;
+            conn.poll_transmit(&mut out);
+            match next_action(conn, now, &mut out) {
+                Some(Action::StartTls) => {
+                    io.write_all(&out).await?;
+                    io.flush().await?;
+                    return Ok(Ending::StartTls(io));
+                }
+                Some(_) => {
+                    io.write_all(&out).await?;
+                    io.flush().await?;
+                    let _ = io.shutdown().await;
+                    return Ok(Ending::Closed);
+                }
+                None => {}
+            }
+            if !out.is_empty() {
+                last_write = now;
+            }
+        }
+        let deadline = conn.poll_timeout();
+        if deadline.is_some_and(|d| d <= now) {
+            conn.handle_timeout(now);
+            continue;
+        }
+        let want_read = !eof && conn.wants_read();
+        let writing = sent < out.len();
+        if !writing && !dirty && (eof || (!want_read && deadline.is_none())) {
+            let _ = io.shutdown().await;
+            return Ok(Ending::Closed);
+        }
+        let stall = writing.then(|| last_write + WRITE_STALL_TIMEOUT);
+        let wake_at = match (deadline, stall) {
+            (Some(d), Some(s)) => Some(d.min(s)),
+            (d, s) => d.or(s),
+        };
+        let mut timer = pin!(async move {
+            match wake_at {
+                Some(t) => tokio::time::sleep_until(t.into()).await,
+                None => std::future::pending().await,
+            }
+        });
+        let mut notified = pin!(notify.notified());
+        let step = poll_fn(|cx| {
+            let mut io = Pin::new(&mut io);
+            while sent < out.len() {
+                match io.as_mut().poll_write(cx, &out[sent..]) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                    Poll::Ready(Ok(n)) => {
+                        sent += n;
+                        dirty = true;
+                        last_write = Instant::now();
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => break,
+                }
+            }
+            if dirty {
+                match io.as_mut().poll_flush(cx) {
+                    Poll::Ready(Ok(())) => dirty = false,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
+                }
+            }
+            if want_read {
+                let mut rb = ReadBuf::new(&mut buf);
+                match io.as_mut().poll_read(cx, &mut rb) {
+                    Poll::Ready(Ok(())) if rb.filled().is_empty() => {
+                        return Poll::Ready(Ok(Step::Eof));
+                    }
+                    Poll::Ready(Ok(())) => return Poll::Ready(Ok(Step::Read(rb.filled().len()))),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
+                }
+            }
+            if writing && sent == out.len() {
+                return Poll::Ready(Ok(Step::Written));
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(Step::Timer));
+            }
+            if notified.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(Step::Notified));
+            }
+            Poll::Pending
+        })
+        .await?;
+        let now = Instant::now();
+        match step {
+            Step::Read(n) => conn.handle_input(now, buf.get(..n).unwrap_or_default()),
+            Step::Eof => {
+                eof = true;
+                conn.handle_eof(now);
+            }
+            Step::Notified => conn.handle_changes(now),
+            Step::Timer => {
+                if sent < out.len() && now >= last_write + WRITE_STALL_TIMEOUT {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "peer stopped reading",
+                    ));
+                }
+            }
+            Step::Written => {}
+        }
+    }
+}
+
+/// The next action that ends the loop (StartTls or Close); requests are
+/// answered on the spot, their output appended to `out`.
+fn next_action<C: Conn + ?Sized>(conn: &mut C, now: Instant, out: &mut Vec<u8>) -> Option<Action> {
+    while let Some(action) = conn.poll_action() {
+        match action {
+            Action::Need(id, Need::None) => {
+                conn.handle_answer(now, id, Answer::None);
+                conn.poll_transmit(out);
+            }
+            Action::Need(_, need) => {
+                tracing::error!(
+                    ?need,
+                    "connection made a request this runtime cannot answer"
+                );
+                return Some(Action::Close);
+            }
+            other => return Some(other),
+        }
+    }
+    None
+}

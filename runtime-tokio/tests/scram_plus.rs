@@ -1,0 +1,9 @@
+//! SCRAM-SHA-256-PLUS with tls-exporter channel binding against
+//! `moxide-tokio localserve`: the same cases as the smol binary's.
+
+const BIN: &str = env!("CARGO_BIN_EXE_moxide-tokio");
+
+#[path = "../../runtime-smol/tests/common/mod.rs"]
+mod common;
+
+include!("../../runtime-smol/tests/cases/scram_plus.rs");
