@@ -1,66 +1,19 @@
 // The SCRAM -PLUS cases shared by both runtimes' tests; included by
 // tests/scram_plus.rs of each crate, which defines BIN and mod common.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use moxide_proto::sasl::secrets::ScramHash;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
-use crate::common::{Server, free_ports};
+use crate::common::{Server, Tls, client_config, free_ports, read_line, tls};
 
 const USER: &str = "mox@localhost";
 const PASSWORD: &str = "moxmoxmox";
 const GS2: &str = "p=tls-exporter,,";
 const CLIENT_NONCE: &str = "rOprNGfwEbeRWgbNEkqO";
-
-/// A client trusting the certificate localserve made in `dir`.
-fn client_config(dir: &std::path::Path) -> Arc<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(dir.join("tls/cert.pem")).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
-fn read_line(r: &mut impl Read) -> String {
-    let mut line = Vec::new();
-    let mut b = [0u8; 1];
-    while !line.ends_with(b"\r\n") {
-        assert_eq!(r.read(&mut b).unwrap(), 1, "EOF after {line:?}");
-        line.push(b[0]);
-    }
-    String::from_utf8(line).unwrap()
-}
-
-type Tls = StreamOwned<ClientConnection, TcpStream>;
-
-/// Completes the handshake and returns the stream and its RFC 9266
-/// exporter value.
-fn tls(cfg: Arc<ClientConfig>, tcp: TcpStream) -> (Tls, Vec<u8>) {
-    let name = ServerName::try_from("localhost").unwrap();
-    let mut s = StreamOwned::new(ClientConnection::new(cfg, name).unwrap(), tcp);
-    while s.conn.is_handshaking() {
-        s.conn.complete_io(&mut s.sock).unwrap();
-    }
-    let ekm = s
-        .conn
-        .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
-        .unwrap();
-    (s, ekm.to_vec())
-}
 
 /// AUTHENTICATE SCRAM-SHA-256-PLUS binding `cbind`; returns the tagged
 /// line, after checking the server's signature when it accepts.

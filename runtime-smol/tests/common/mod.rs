@@ -4,11 +4,15 @@
 #![allow(dead_code)] // each test crate uses a part
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 use crate::BIN;
 const STARTUP: Duration = Duration::from_secs(60);
@@ -124,4 +128,47 @@ pub fn wait_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
 
 pub fn ipv6_loopback() -> bool {
     TcpListener::bind("[::1]:0").is_ok()
+}
+
+/// A client trusting the certificate localserve made in `dir`.
+pub fn client_config(dir: &std::path::Path) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(dir.join("tls/cert.pem")).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+pub fn read_line(r: &mut impl Read) -> String {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        assert_eq!(r.read(&mut b).unwrap(), 1, "EOF after {line:?}");
+        line.push(b[0]);
+    }
+    String::from_utf8(line).unwrap()
+}
+
+pub type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+/// Completes the handshake and returns the stream and its RFC 9266
+/// exporter value.
+pub fn tls(cfg: Arc<ClientConfig>, tcp: TcpStream) -> (Tls, Vec<u8>) {
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut s = StreamOwned::new(ClientConnection::new(cfg, name).unwrap(), tcp);
+    while s.conn.is_handshaking() {
+        s.conn.complete_io(&mut s.sock).unwrap();
+    }
+    let ekm = s
+        .conn
+        .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
+        .unwrap();
+    (s, ekm.to_vec())
 }
