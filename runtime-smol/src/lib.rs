@@ -2,6 +2,11 @@
 //! binary, and the runtime-independent parts the tokio binary shares
 //! (`localserve` set-up, `tls`, `listen`, `session`).
 
+#[cfg(test)]
+extern crate self as moxide;
+
+#[cfg(test)]
+mod line_conn;
 pub mod listen;
 pub mod localserve;
 pub mod serve;

@@ -6,7 +6,12 @@
 //! - `moxide-tokio localserve [--dir DIR] [--imap-port PORT] [--imaps-port PORT]`
 //! - `moxide-tokio version`
 
+#[cfg(test)]
+#[path = "../../runtime-smol/src/line_conn.rs"]
+mod line_conn;
 mod serve;
+#[cfg(test)]
+mod serve_tests;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
