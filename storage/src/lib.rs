@@ -57,6 +57,10 @@
 //! After a crash, files written for a commit that did not happen are removed
 //! when the account is first opened. Times are arguments (unix seconds).
 //!
+//! Opening the [`Store`] replays fjall's active journal (up to 64 MB; fjall
+//! rotates it only then), so process start takes longer with a long write
+//! history; opening an account afterwards is a few key lookups.
+//!
 //! ```
 //! use moxide_storage::{NewAccount, NewMessage, Store, StoreConfig};
 //! let dir = tempfile::tempdir()?;
