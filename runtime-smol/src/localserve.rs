@@ -192,9 +192,10 @@ pub fn prepare(opts: Options) -> Result<Prepared, String> {
                         "cannot listen on {addr}: address in use (is another localserve running?)"
                     ));
                 }
-                Err(e) if ip.is_ipv6() && e.kind() == io::ErrorKind::AddrNotAvailable => {
-                    // No IPv6 loopback on this machine: IPv4 alone will do.
-                    tracing::warn!(%addr, "IPv6 loopback not available, not listening on it");
+                Err(e) if ip.is_ipv6() && !config.ips.iter().all(IpAddr::is_ipv6) => {
+                    // No IPv6 loopback on this machine (or no IPv6 at all):
+                    // the IPv4 listeners will do.
+                    tracing::warn!(%addr, error = %e, "IPv6 loopback not available, not listening on it");
                 }
                 Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
             }
