@@ -346,6 +346,8 @@ impl Session {
     fn command(&mut self, c: Command) {
         use CommandBody as C;
         let Command { tag, body } = c;
+        // Only the name: arguments may hold passwords.
+        tracing::debug!(tag = %tag, command = body.name(), ip = %self.peer.ip, "imap command");
         // RFC 9051 7.5.1: no EXPUNGE during FETCH, STORE, SEARCH (and
         // SORT/THREAD) by sequence number.
         self.expunge_ok = !matches!(
