@@ -3,7 +3,6 @@
 //! every TLS use in moxide), and the channel binding of an established
 //! session for SCRAM -PLUS.
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,34 +16,21 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
 /// A TLS set-up failure, naming the file at fault.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// Reading or writing a certificate or key file failed.
+    #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     /// A PEM file holds nothing usable.
+    #[error("{}: {detail} (remove the certificate and key files to have new ones made)", path.display())]
     Pem { path: PathBuf, detail: String },
     /// Generating the self-signed certificate failed.
+    #[error("generating a self-signed certificate: {0}")]
     Generate(rcgen::Error),
     /// rustls refused the certificate and key.
+    #[error("certificate and key not accepted: {0}")]
     Config(rustls::Error),
 }
-
-impl fmt::Display for TlsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TlsError::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            TlsError::Pem { path, detail } => write!(
-                f,
-                "{}: {detail} (remove the certificate and key files to have new ones made)",
-                path.display()
-            ),
-            TlsError::Generate(e) => write!(f, "generating a self-signed certificate: {e}"),
-            TlsError::Config(e) => write!(f, "certificate and key not accepted: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for TlsError {}
 
 /// Where the certificate and key of a directory live.
 pub fn cert_paths(dir: &Path) -> (PathBuf, PathBuf) {
