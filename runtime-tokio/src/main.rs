@@ -6,19 +6,13 @@
 //! - `moxide-tokio localserve [--dir DIR] [--imap-port PORT] [--imaps-port PORT]`
 //! - `moxide-tokio version`
 
-#[cfg(test)]
-#[path = "../../runtime-smol/src/line_conn.rs"]
-mod line_conn;
-mod serve;
-#[cfg(test)]
-mod serve_tests;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use moxide::localserve;
+use moxide_tokio::serve;
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 use tracing_subscriber::EnvFilter;
