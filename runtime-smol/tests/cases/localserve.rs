@@ -171,6 +171,27 @@ fn openssl_starttls(port: u16) {
 }
 
 #[test]
+fn the_default_directory_is_under_home() {
+    let home = tempfile::tempdir().unwrap();
+    let (imap, imaps) = free_ports();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("localserve")
+        .args(["--imap-port", &imap.to_string()])
+        .args(["--imaps-port", &imaps.to_string()])
+        .env("HOME", home.path())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let dir = home.path().join(".config/moxide-localserve");
+    let server = Server::start_with(cmd, &dir, imap, imaps);
+    assert!(dir.join("moxide.toml").is_file());
+    assert!(dir.join("tls/cert.pem").is_file());
+    assert!(dir.join("data").is_dir());
+    drop(server);
+}
+
+#[test]
 fn a_taken_port_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let (imap, imaps) = free_ports();

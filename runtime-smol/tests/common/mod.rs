@@ -53,7 +53,13 @@ pub struct Server {
 impl Server {
     /// Starts localserve and waits for its banner, which must be exact.
     pub fn start(dir: &Path, imap: u16, imaps: u16) -> Server {
-        let mut child = localserve(dir, imap, imaps).spawn().unwrap();
+        Server::start_with(localserve(dir, imap, imaps), dir, imap, imaps)
+    }
+
+    /// Starts `cmd`, a localserve expected to use `dir` and the ports, and
+    /// waits for its banner, which must be exact.
+    pub fn start_with(mut cmd: Command, dir: &Path, imap: u16, imaps: u16) -> Server {
+        let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
