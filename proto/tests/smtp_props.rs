@@ -21,6 +21,7 @@ fn config(submission: bool) -> SmtpConfig {
         max_message_size: 300,
         max_recipients: 3,
         max_backlog: 256,
+        max_errors: 30,
         ..SmtpConfig::default()
     }
 }
@@ -77,8 +78,41 @@ fn item() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// A well-formed transaction: MAIL, recipients, then DATA or BDAT chunks.
+fn transaction() -> impl Strategy<Value = Vec<u8>> {
+    let data = prop_oneof![
+        body().prop_map(|b| [b"DATA\r\n".to_vec(), b].concat()),
+        proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..150), 1..4).prop_map(
+            |chunks| {
+                let n = chunks.len();
+                let mut v = Vec::new();
+                for (i, c) in chunks.into_iter().enumerate() {
+                    let last = if i + 1 == n { " LAST" } else { "" };
+                    v.extend_from_slice(format!("BDAT {}{last}\r\n", c.len()).as_bytes());
+                    v.extend_from_slice(&c);
+                }
+                v
+            }
+        ),
+    ];
+    (1usize..5, data).prop_map(|(rcpts, data)| {
+        let mut v = b"MAIL FROM:<a@c.example>\r\n".to_vec();
+        for i in 0..rcpts {
+            v.extend_from_slice(format!("RCPT TO:<r{i}@mx.example>\r\n").as_bytes());
+        }
+        v.extend_from_slice(&data);
+        v
+    })
+}
+
+/// A session: EHLO, then transactions mixed with single items.
 fn stream() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec(item(), 0..24).prop_map(|v| v.concat())
+    let part = prop_oneof![2 => transaction(), 3 => item()];
+    proptest::collection::vec(part, 0..16).prop_map(|v| {
+        let mut s = b"EHLO c.example\r\n".to_vec();
+        s.extend(v.concat());
+        s
+    })
 }
 
 type Outcome = (Vec<SmtpEvent>, String, Vec<Action>, Vec<Vec<u8>>);

@@ -412,3 +412,57 @@ fn caller_replies_and_rejections() {
             .ends_with("354 end data with <CR><LF>.<CR><LF>\r\n250 2.0.0 queued as 17\r\n")
     );
 }
+
+#[test]
+fn data_is_streamed_with_backpressure() {
+    let mut h = Harness::new(mx());
+    h.lines("EHLO x\nMAIL FROM:<a@b>\nRCPT TO:<c@d>\nDATA\n");
+    // 1 MB of message arrives before the caller takes any event.
+    let line = format!("{}\r\n", "m".repeat(98));
+    let body = line.repeat(10_000);
+    h.srv.handle_input(h.now, body.as_bytes());
+    h.srv.handle_input(h.now, b".\r\n");
+    assert!(
+        !h.srv.wants_read(),
+        "queued data over the limit stops reading"
+    );
+    let mut queued = 0;
+    let mut total = 0;
+    while let Some(ev) = h.srv.poll_event() {
+        match ev {
+            SmtpEvent::DataChunk(d) => {
+                queued = d.len().max(queued);
+                total += d.len();
+            }
+            SmtpEvent::DataEnd => h.srv.accept(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(queued <= 64 * 1024, "chunk of {queued}");
+    assert_eq!(total, body.len());
+    assert!(h.srv.wants_read());
+    assert_eq!(h.take_output(), "250 2.0.0 message accepted\r\n");
+}
+
+#[test]
+fn refused_bdat_chunk_is_read_then_answered() {
+    let mut h = Harness::new(mx());
+    h.lines("EHLO x\nMAIL FROM:<a@b>\nRCPT TO:<c@d>\n");
+    h.srv
+        .handle_input(h.now, b"BDAT 10 LAST\r\nNOOP\r\nNOOPNOOP\r\n");
+    assert_eq!(
+        h.srv.poll_event(),
+        Some(SmtpEvent::DataStart { chunking: true })
+    );
+    h.srv.reject(Reply::with(550, (5, 7, 1), "not from you"));
+    assert_eq!(h.srv.poll_event(), None);
+    // The chunk's bytes were dropped: only the last NOOP is a command.
+    assert_eq!(
+        h.take_output(),
+        "550 5.7.1 not from you\r\n250 2.0.0 ok\r\n"
+    );
+    assert_eq!(
+        h.lines("BDAT 0 LAST\n"),
+        "503 5.5.1 need MAIL before BDAT\r\n"
+    );
+}

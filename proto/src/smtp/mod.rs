@@ -12,6 +12,7 @@ pub mod address;
 pub mod command;
 pub mod data;
 mod ehlo;
+pub mod params;
 pub mod reply;
 pub mod server;
 

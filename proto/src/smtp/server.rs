@@ -28,8 +28,12 @@
 //! - After `Action::Close` every call is a no-op (pending output and
 //!   events can still be taken).
 
+mod answer;
 mod auth;
+mod config;
 mod input;
+
+pub use config::SmtpConfig;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -54,56 +58,6 @@ pub const MAX_LINE: usize = 1000;
 
 /// AUTH command and SASL response lines: 12288 octets (RFC 4954 4).
 pub const MAX_AUTH_LINE: usize = 12288;
-
-/// Configuration of one server connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpConfig {
-    /// Our host name, in the greeting and the EHLO reply.
-    pub hostname: String,
-    /// A submission port: AUTH is offered and required before MAIL.
-    pub submission: bool,
-    /// The connection runs over TLS from the start (implicit TLS).
-    pub tls: bool,
-    /// STARTTLS can be offered (a certificate is configured).
-    pub tls_available: bool,
-    /// Channel-binding data is available once TLS runs, so -PLUS SASL
-    /// mechanisms are offered over TLS.
-    pub channel_binding: bool,
-    /// Largest message in octets (SIZE, RFC 1870). Default 100 MiB.
-    pub max_message_size: u64,
-    /// Most recipients per transaction (LIMITS RCPTMAX, RFC 9422). Default 1000.
-    pub max_recipients: u32,
-    /// Offer AUTH without TLS (localserve on loopback only).
-    pub allow_plain_auth_without_tls: bool,
-    /// Errors before `421` and close. Default 10.
-    pub max_errors: u32,
-    /// Buffered pipelined input above which `wants_read` turns false while
-    /// the caller works on an event. Default 64 KiB.
-    pub max_backlog: usize,
-    /// Waiting for a command: 5 minutes (RFC 5321 4.5.3.2.7).
-    pub timeout_command: Duration,
-    /// Waiting for the next data block: 3 minutes (RFC 5321 4.5.3.2.5).
-    pub timeout_data: Duration,
-}
-
-impl Default for SmtpConfig {
-    fn default() -> Self {
-        SmtpConfig {
-            hostname: "localhost".to_string(),
-            submission: false,
-            tls: false,
-            tls_available: false,
-            channel_binding: true,
-            max_message_size: 100 * 1024 * 1024,
-            max_recipients: 1000,
-            allow_plain_auth_without_tls: false,
-            max_errors: 10,
-            max_backlog: 64 * 1024,
-            timeout_command: Duration::from_secs(5 * 60),
-            timeout_data: Duration::from_secs(3 * 60),
-        }
-    }
-}
 
 /// Why a transaction ended without a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -430,131 +384,6 @@ impl SmtpServer {
         }
         self.pump();
         Some(ev)
-    }
-
-    /// Answers the question in flight positively with the standard reply.
-    /// A no-op for `AuthStart`/`Secrets` or without a question.
-    pub fn accept(&mut self) {
-        let reply = match &self.mode {
-            Mode::Caller(Question::Ehlo { extended: true }) => {
-                super::ehlo::ehlo_reply(self.offer())
-            }
-            Mode::Caller(Question::Ehlo { extended: false }) => {
-                super::ehlo::helo_reply(&self.cfg.hostname)
-            }
-            Mode::Caller(Question::Mail { .. }) => Reply::sender_ok(),
-            Mode::Caller(Question::Rcpt) => Reply::recipient_ok(),
-            Mode::Caller(Question::DataStart { bdat: None }) => Reply::start_data(),
-            Mode::Caller(Question::DataStart { bdat: Some(_) }) => Reply::ok(),
-            Mode::Caller(Question::DataEnd) => Reply::message_accepted(),
-            Mode::Caller(Question::Auth) => Reply::auth_ok(),
-            _ => return,
-        };
-        self.answer(true, reply);
-    }
-
-    /// Answers positively with the caller's reply (e.g. `250 2.0.0 queued
-    /// as X` for `DataEnd`). For EHLO the capability list is used instead.
-    pub fn accept_with(&mut self, reply: Reply) {
-        match &self.mode {
-            Mode::Caller(Question::Ehlo { .. }) => self.accept(),
-            Mode::Caller(_) => self.answer(true, reply),
-            _ => {}
-        }
-    }
-
-    /// Refuses the question in flight with `reply`.
-    pub fn reject(&mut self, reply: Reply) {
-        if matches!(self.mode, Mode::Caller(Question::Secrets)) {
-            // Refusing the secrets lookup fails the exchange.
-            return self.provide_secrets(None);
-        }
-        if matches!(self.mode, Mode::Caller(_)) {
-            self.answer(false, reply);
-        }
-    }
-
-    /// Writes the answer and applies its effect on the session.
-    fn answer(&mut self, ok: bool, reply: Reply) {
-        if self.closed {
-            return;
-        }
-        let Mode::Caller(q) = std::mem::replace(&mut self.mode, Mode::Command) else {
-            return;
-        };
-        self.timer.rearm = true;
-        match q {
-            Question::Ehlo { extended } => {
-                self.write(&reply);
-                if ok && let Some(name) = self.pending_helo.take() {
-                    self.helo = Some((name, extended));
-                }
-            }
-            Question::Mail { smtputf8, body } => {
-                self.write(&reply);
-                if ok {
-                    self.txn = Some(Txn {
-                        smtputf8,
-                        body,
-                        ..Txn::default()
-                    });
-                }
-            }
-            Question::Rcpt => {
-                self.write(&reply);
-                if let (true, Some(t)) = (ok, self.txn.as_mut()) {
-                    t.rcpts = t.rcpts.saturating_add(1);
-                }
-            }
-            Question::DataStart { bdat: None } => {
-                self.write(&reply);
-                match (ok, self.txn.as_mut()) {
-                    (true, Some(t)) => {
-                        t.data = Some((DotDecoder::new(), 0));
-                        self.mode = Mode::Data;
-                    }
-                    _ => self.txn = None,
-                }
-            }
-            Question::DataStart {
-                bdat: Some((size, last)),
-            } => {
-                let sink = if ok {
-                    if let Some(t) = self.txn.as_mut() {
-                        t.bdat = Some(size);
-                    }
-                    Sink::Deliver
-                } else {
-                    Sink::Discard {
-                        reply,
-                        error: false,
-                        abort: None,
-                    }
-                };
-                self.mode = Mode::Bdat {
-                    size,
-                    remaining: size,
-                    last,
-                    sink,
-                };
-            }
-            Question::DataEnd => {
-                self.write(&reply);
-                self.txn = None;
-            }
-            Question::AuthStart { .. } | Question::Secrets => {
-                self.write(&reply);
-                self.sasl = None;
-            }
-            Question::Auth => {
-                self.write(&reply);
-                if ok {
-                    self.authenticated = self.sasl_user.take();
-                }
-                self.sasl = None;
-            }
-        }
-        self.pump();
     }
 
     /// The capability inputs of this connection now.
