@@ -466,3 +466,19 @@ fn refused_bdat_chunk_is_read_then_answered() {
         "503 5.5.1 need MAIL before BDAT\r\n"
     );
 }
+
+#[test]
+fn debug_output_hides_buffered_input() {
+    let mut h = Harness::new(SmtpConfig {
+        submission: true,
+        tls: true,
+        ..mx()
+    });
+    h.lines("EHLO x\n");
+    // The AUTH line stays buffered while the caller decides on EHLO.
+    h.srv
+        .handle_input(h.now, b"EHLO x\r\nAUTH PLAIN AHRpbQBzZWNyZXQ=\r\n");
+    let dbg = format!("{:?}", h.srv);
+    assert!(!dbg.contains("AHRpbQ"), "{dbg}");
+    assert!(dbg.contains("buffered: 29"), "{dbg}");
+}

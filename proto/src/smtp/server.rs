@@ -80,7 +80,7 @@ pub enum AbortReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmtpEvent {
     /// EHLO (`extended`) or HELO. Answer; `accept` writes the capability
-    /// list. Any transaction was reset (RFC 5321 4.1.4).
+    /// list. Any transaction was reset (RFC 5321 4.1.4): discard its data.
     Ehlo {
         /// The client's domain or address literal.
         name: Host,
@@ -116,7 +116,7 @@ pub enum SmtpEvent {
     DataEnd,
     /// The transaction ended without a message; discard what was received.
     DataAborted(AbortReason),
-    /// RSET: the transaction was reset.
+    /// RSET: the transaction was reset; discard any message data of it.
     Reset,
     /// AUTH with this mechanism (offered and allowed here); answer with
     /// [`SmtpServer::start_auth`] (fresh nonce and challenge, channel
@@ -152,7 +152,7 @@ pub enum SmtpEvent {
         error: Option<SaslError>,
     },
     /// STARTTLS: `220` was sent and `Action::StartTls` follows; the session
-    /// was reset to before EHLO (RFC 3207 4.2).
+    /// was reset to before EHLO (RFC 3207 4.2): discard any transaction.
     StartTls,
     /// QUIT: `221` was sent and the connection closes.
     Quit,
@@ -277,7 +277,6 @@ struct Timer {
 }
 
 /// The sans-IO SMTP server connection; see the module documentation.
-#[derive(Debug)]
 pub struct SmtpServer {
     cfg: SmtpConfig,
     tls: bool,
@@ -300,6 +299,24 @@ pub struct SmtpServer {
     actions: VecDeque<Action>,
     closed: bool,
     timer: Timer,
+}
+
+impl std::fmt::Debug for SmtpServer {
+    /// Shows the state and buffer sizes, never buffered input (it may hold
+    /// AUTH data).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpServer")
+            .field("tls", &self.tls)
+            .field("helo", &self.helo)
+            .field("authenticated", &self.authenticated)
+            .field("awaiting", &self.awaiting())
+            .field("in_transaction", &self.txn.is_some())
+            .field("buffered", &self.buffered())
+            .field("queued_events", &self.events.len())
+            .field("errors", &self.errors)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SmtpServer {
