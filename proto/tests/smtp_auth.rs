@@ -234,3 +234,82 @@ fn where_auth_is_refused() {
     let mut h = harness(submission(true));
     assert_eq!(h.lines("AUTH PLAIN\n"), "503 5.5.1 send EHLO first\r\n");
 }
+
+/// The client side of SCRAM-SHA-256 for `user`/`pencil` with the RFC 7677
+/// salt: the client-final message for a server-first message.
+fn scram_client_final(gs2: &str, cb: &[u8], bare: &str, server_first: &str) -> String {
+    let hash = ScramHash::Sha256;
+    let salt = B64.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap_or_default();
+    let nonce = server_first
+        .split(',')
+        .next()
+        .and_then(|a| a.strip_prefix("r="))
+        .unwrap_or_default();
+    let mut cbind = gs2.as_bytes().to_vec();
+    cbind.extend_from_slice(cb);
+    let without_proof = format!("c={},r={nonce}", B64.encode(&cbind));
+    let auth_message = format!("{bare},{server_first},{without_proof}");
+    let salted = hash.salted_password(b"pencil", &salt, 4096);
+    let client_key = hash.hmac(&salted, b"Client Key");
+    let signature = hash.hmac(&hash.hash(&client_key), auth_message.as_bytes());
+    let proof: Vec<u8> = client_key
+        .iter()
+        .zip(&signature)
+        .map(|(a, b)| a ^ b)
+        .collect();
+    format!("{without_proof},p={}", B64.encode(proof))
+}
+
+#[test]
+fn scram_sha256_plus_with_tls_exporter() {
+    let mut h = harness(submission(true));
+    h.ctx.channel_bindings = ChannelBindings {
+        tls_exporter: Some(vec![7; 32]),
+        tls_server_end_point: None,
+    };
+    h.lines("EHLO c.example\n");
+    let gs2 = "p=tls-exporter,,";
+    let bare = "n=user,r=clientnonce";
+    let out = h.lines(&format!(
+        "AUTH SCRAM-SHA-256-PLUS {}\n",
+        b64(&format!("{gs2}{bare}"))
+    ));
+    let server_first = out
+        .strip_prefix("334 ")
+        .and_then(|s| s.strip_suffix("\r\n"))
+        .and_then(|s| B64.decode(s).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    assert!(
+        server_first.starts_with("r=clientnonce%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s="),
+        "{out}"
+    );
+    // Wrong channel-binding data fails...
+    let mut bad = harness(submission(true));
+    bad.ctx = h.ctx.clone();
+    bad.lines("EHLO c.example\n");
+    bad.lines(&format!(
+        "AUTH SCRAM-SHA-256-PLUS {}\n",
+        b64(&format!("{gs2}{bare}"))
+    ));
+    assert_eq!(
+        bad.lines(&format!(
+            "{}\n",
+            b64(&scram_client_final(gs2, &[8; 32], bare, &server_first))
+        )),
+        "535 5.7.8 authentication credentials invalid\r\n"
+    );
+    // ... the right one succeeds, after the server-final message.
+    let out = h.lines(&format!(
+        "{}\n",
+        b64(&scram_client_final(gs2, &[7; 32], bare, &server_first))
+    ));
+    assert!(out.starts_with("334 "), "{out}");
+    assert_eq!(h.lines("\n"), "235 2.7.0 authentication successful\r\n");
+    assert_eq!(h.srv.authenticated(), Some("user"));
+    assert!(h.events.contains(&SmtpEvent::Auth {
+        mechanism: Mechanism::ScramSha256Plus,
+        authcid: "user".into(),
+        authzid: None
+    }));
+}
