@@ -54,13 +54,17 @@ fn view(c: &mut Client, tag: &str) -> String {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
     #[test]
-    fn follower_converges(ops in proptest::collection::vec(op(), 1..30)) {
+    fn follower_converges(ops in proptest::collection::vec(op(), 1..30), qresync: bool) {
         let env = Env::new();
         let mut a = env.login();
         let mut b = env.login();
         a.append("p0", "inbox", "", &message("m0", "x"));
         a.append("p1", "Archive", "", &message("arch", "x"));
         a.send("a0 SELECT inbox");
+        if qresync {
+            // Expunges then reach the follower as VANISHED.
+            b.send("bq ENABLE QRESYNC");
+        }
         b.send("b0 SELECT inbox");
         let mut idle = false;
         for (i, op) in ops.iter().enumerate() {
