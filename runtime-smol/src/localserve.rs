@@ -183,7 +183,8 @@ pub fn prepare(opts: Options) -> Result<Prepared, String> {
             let addr = SocketAddr::new(*ip, port);
             match listen::bind(addr) {
                 Ok(listener) => listeners.push(Bound {
-                    addr,
+                    // The port the OS chose when asked for port 0.
+                    addr: listener.local_addr().unwrap_or(addr),
                     security,
                     listener,
                 }),
@@ -225,7 +226,7 @@ impl Prepared {
             .iter()
             .map(|b| (b.addr, b.security))
             .collect();
-        banner(&self.config, &addrs, &self.dir)
+        banner(&addrs, &self.dir)
     }
 
     /// Makes the IMAP session for a new connection.
@@ -266,16 +267,19 @@ pub fn on_interrupt(stop: impl Fn() + Send + 'static) -> Result<(), String> {
 /// The line printed once listening, e.g. "moxide localserve: IMAP
 /// 127.0.0.1:1143 and [::1]:1143 (STARTTLS), IMAPS :1993, login
 /// mox@localhost / moxmoxmox, data in DIR".
-fn banner(cfg: &Config, listeners: &[(SocketAddr, Security)], dir: &Path) -> String {
-    let plain: Vec<String> = listeners
-        .iter()
-        .filter(|(_, s)| *s == Security::StartTls)
-        .map(|(a, _)| a.to_string())
+fn banner(listeners: &[(SocketAddr, Security)], dir: &Path) -> String {
+    let of = |sec: Security| listeners.iter().filter(move |(_, s)| *s == sec);
+    let plain: Vec<String> = of(Security::StartTls).map(|(a, _)| a.to_string()).collect();
+    // IMAPS listens on the same addresses; its port is the news.
+    let imaps: Vec<String> = of(Security::Implicit)
+        .map(|(a, _)| a.port().to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
     format!(
         "moxide localserve: IMAP {} (STARTTLS), IMAPS :{}, login {ADDRESS} / {PASSWORD}, data in {}",
         plain.join(" and "),
-        cfg.imaps_port,
+        imaps.join(" and :"),
         dir.display()
     )
 }
@@ -338,11 +342,6 @@ mod tests {
 
     #[test]
     fn banner_matches_the_documented_line() {
-        let cfg = Config {
-            ips: DEFAULT_IPS.to_vec(),
-            imap_port: 1143,
-            imaps_port: 1993,
-        };
         let l = |s: &str, sec| (s.parse::<SocketAddr>().unwrap(), sec);
         let listeners = [
             l("127.0.0.1:1143", Security::StartTls),
@@ -351,8 +350,36 @@ mod tests {
             l("[::1]:1993", Security::Implicit),
         ];
         assert_eq!(
-            banner(&cfg, &listeners, Path::new("/d")),
+            banner(&listeners, Path::new("/d")),
             "moxide localserve: IMAP 127.0.0.1:1143 and [::1]:1143 (STARTTLS), IMAPS :1993, login mox@localhost / moxmoxmox, data in /d"
+        );
+    }
+
+    #[test]
+    fn port_zero_shows_the_ports_the_os_chose() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "ips = [\"127.0.0.1\"]\nimap_port = 0\nimaps_port = 0\n",
+        )
+        .unwrap();
+        let p = prepare(Options {
+            dir: Some(dir.path().to_path_buf()),
+            ..Options::default()
+        })
+        .unwrap();
+        let port = |i: usize| p.listeners[i].listener.local_addr().unwrap().port();
+        assert_eq!(p.listeners.len(), 2);
+        assert_ne!(port(0), 0);
+        assert_eq!(p.listeners[0].addr.port(), port(0));
+        assert_eq!(
+            p.banner(),
+            format!(
+                "moxide localserve: IMAP 127.0.0.1:{} (STARTTLS), IMAPS :{}, login mox@localhost / moxmoxmox, data in {}",
+                port(0),
+                port(1),
+                dir.path().display()
+            )
         );
     }
 
