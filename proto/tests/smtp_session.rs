@@ -482,3 +482,16 @@ fn debug_output_hides_buffered_input() {
     assert!(!dbg.contains("AHRpbQ"), "{dbg}");
     assert!(dbg.contains("buffered: 29"), "{dbg}");
 }
+
+#[test]
+fn memory_is_given_back_after_a_large_read() {
+    let mut h = Harness::new(mx());
+    h.lines("EHLO x\nMAIL FROM:<a@b>\nRCPT TO:<c@d>\nDATA\n");
+    let body = "z".repeat(1_000_000) + "\r\n.\r\n";
+    assert_eq!(h.input(body.as_bytes()), "250 2.0.0 message accepted\r\n");
+    assert!(
+        h.srv.buffer_capacity() <= 64 * 1024,
+        "{}",
+        h.srv.buffer_capacity()
+    );
+}

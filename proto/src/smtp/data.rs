@@ -10,7 +10,13 @@
 //! Postfix do: such a message is the tool of SMTP smuggling, where another
 //! server would have seen an end of data inside it.
 //!
-//! BDAT chunks (RFC 3030) are length-framed and need no decoder.
+//! Lines in message data are not limited to 1000 octets (RFC 5321
+//! 4.5.3.1.6 lets servers accept longer ones; the message size limit still
+//! applies), so streaming needs no line buffer.
+//!
+//! BDAT chunks (RFC 3030) are length-framed and need no decoder; their
+//! bytes are passed on as sent, bare CR and LF included (no smuggling is
+//! possible where the length, not a line, ends the data).
 
 /// Where the decoder is within the line structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -527,6 +527,10 @@ impl SmtpServer {
         if self.pos > 0 && (self.pos >= self.buf.len() || self.pos > 64 * 1024) {
             self.buf.drain(..self.pos);
             self.pos = 0;
+            // Give back the memory of a large read once it is consumed.
+            if self.buf.capacity() > 4 * DATA_STEP && self.buf.len() < DATA_STEP {
+                self.buf.shrink_to(DATA_STEP);
+            }
         }
     }
 }

@@ -39,7 +39,9 @@ impl SmtpServer {
         }
     }
 
-    /// Refuses the question in flight with `reply`.
+    /// Refuses the question in flight with `reply`. For `AuthStart` the
+    /// exchange does not start; for `NeedSecrets` this acts as
+    /// `provide_secrets(None)` (the connection answers `535`).
     pub fn reject(&mut self, reply: Reply) {
         if matches!(self.mode, Mode::Caller(Question::Secrets)) {
             // Refusing the secrets lookup fails the exchange.
