@@ -495,3 +495,49 @@ fn memory_is_given_back_after_a_large_read() {
         h.srv.buffer_capacity()
     );
 }
+
+#[test]
+fn rfc2920_pipelining_examples() {
+    // RFC 2920 3.2: a pipelined transaction, then data, end and QUIT
+    // pipelined together.
+    let mut h = Harness::new(mx());
+    h.transcript(&format!(
+        "S: 220 mx.example ESMTP moxide
+         C: EHLO dbc.mtview.ca.us
+         {}
+         C: MAIL FROM:<mrose@dbc.mtview.ca.us>
+         C: RCPT TO:<ned@innosoft.com>
+         C: RCPT TO:<dan@innosoft.com>
+         C: RCPT TO:<kvc@innosoft.com>
+         C: DATA
+         S: 250 2.1.0 sender ok
+         S: 250 2.1.5 recipient ok
+         S: 250 2.1.5 recipient ok
+         S: 250 2.1.5 recipient ok
+         S: 354 end data with <CR><LF>.<CR><LF>
+         C: Subject: test
+         C:
+         C: body
+         C: .
+         C: QUIT
+         S: 250 2.0.0 message accepted
+         S: 221 2.0.0 bye",
+        ehlo_25(&[])
+    ));
+    assert_eq!(h.messages, vec![b"Subject: test\r\n\r\nbody\r\n".to_vec()]);
+    // RFC 2920 3.3: every recipient fails, so DATA fails too.
+    let mut h = Harness::new(mx());
+    h.reject_rcpt = vec!["nosuchuser".to_string()];
+    h.lines("EHLO dbc.mtview.ca.us\n");
+    h.transcript(
+        "C: MAIL FROM:<mrose@dbc.mtview.ca.us>
+         C: RCPT TO:<nosuchuser@innosoft.com>
+         C: DATA
+         S: 250 2.1.0 sender ok
+         S: 550 5.1.1 no such user here
+         S: 554 5.5.1 no valid recipients
+         C: QUIT
+         S: 221 2.0.0 bye",
+    );
+    assert!(h.messages.is_empty());
+}
