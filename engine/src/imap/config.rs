@@ -111,6 +111,7 @@ impl ImapConfig {
             "QUOTA",
             "QUOTA=RES-STORAGE",
             "SORT",
+            "SORT=DISPLAY",
             "THREAD=ORDEREDSUBJECT",
             "THREAD=REFERENCES",
             "PREVIEW",
