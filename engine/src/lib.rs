@@ -8,3 +8,4 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod imap;
+pub mod smtp;

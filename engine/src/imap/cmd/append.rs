@@ -23,7 +23,7 @@ struct Received {
 /// An APPEND or REPLACE in progress.
 pub(crate) struct AppendState {
     tag: Tag,
-    /// Destination mailbox id and its UIDVALIDITY.
+    /// Destination mailbox id.
     mailbox: u32,
     /// For REPLACE: the UID of the message replaced in the selected mailbox.
     replace: Option<u32>,

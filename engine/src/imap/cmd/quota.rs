@@ -27,7 +27,7 @@ fn send_quota(s: &mut Session) -> Result<bool, moxide_storage::StoreError> {
 }
 
 /// GETQUOTA root (RFC 9208 4.2).
-pub(crate) fn getquota(s: &mut Session, tag: moxide_proto::imap::core::Tag, root: &str) {
+pub(crate) fn getquota(s: &mut Session, tag: Tag, root: &str) {
     if !root.is_empty() {
         return s.no(tag, Some(Code::NonExistent), "no such quota root");
     }

@@ -1,0 +1,458 @@
+//! [`SmtpSession`]: the protocol core plus the answers to its questions.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use moxide_proto::conn::{Action, Answer, Conn, NeedId};
+use moxide_proto::sasl::{ChannelBindings, MechanismContext};
+use moxide_proto::smtp::{ForwardPath, Reply, SmtpEvent, SmtpServer};
+use moxide_storage::{Account, Store};
+
+use super::deliver::{self, DeliverError, Delivery, MessageBuffer, ReceivedInfo};
+use super::inbound::{self, Recipient};
+use super::localserve::{self, Failure, Stage};
+use super::submission;
+use super::verdict::{self, Verdict, VerdictInput};
+use super::{NonceSource, PeerInfo, Role, SmtpConfig, WallClock, rfc5322_date};
+
+/// The mail transaction as the session sees it.
+#[derive(Debug, Default)]
+struct Txn {
+    /// The envelope sender (`None` for `<>`).
+    from: Option<String>,
+    rcpts: Vec<Recipient>,
+    /// Local parts of the recipients (localserve failures at DATA).
+    rcpt_locals: Vec<String>,
+    data: Option<MessageBuffer>,
+}
+
+/// One SMTP session; see the module documentation of [`super`].
+pub struct SmtpSession {
+    cfg: Arc<SmtpConfig>,
+    store: Arc<Store>,
+    peer: PeerInfo,
+    clock: WallClock,
+    nonce: NonceSource,
+    conn: SmtpServer,
+    now: Instant,
+    /// The account found for the SASL identity being checked.
+    sasl_account: Option<Account>,
+    /// The authenticated account (submission).
+    account: Option<Account>,
+    txn: Txn,
+    /// Deliveries so far, for unique ids.
+    counter: u64,
+    /// A localserve `timeout` failure: the answer is held until then.
+    hold: Option<Instant>,
+}
+
+impl std::fmt::Debug for SmtpSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSession")
+            .field("peer", &self.peer)
+            .field("conn", &self.conn)
+            .field(
+                "account",
+                &self.account.as_ref().map(|a| a.name().to_string()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpSession {
+    /// A new session; the `220` greeting is queued.
+    pub fn new(
+        cfg: Arc<SmtpConfig>,
+        store: Arc<Store>,
+        peer: PeerInfo,
+        clock: WallClock,
+        nonce: NonceSource,
+    ) -> SmtpSession {
+        let now = clock.instant_at;
+        let mut server = cfg.server.clone();
+        server.submission = cfg.role == Role::Submission;
+        server.tls = peer.tls;
+        let conn = SmtpServer::new(server, now);
+        SmtpSession {
+            cfg,
+            store,
+            peer,
+            clock,
+            nonce,
+            conn,
+            now,
+            sasl_account: None,
+            account: None,
+            txn: Txn::default(),
+            counter: 0,
+            hold: None,
+        }
+    }
+
+    /// The TLS handshake after STARTTLS completed, with the channel binding
+    /// of the new TLS session.
+    pub fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>) {
+        self.peer.tls = true;
+        self.peer.tls_exporter = tls_exporter;
+    }
+
+    /// The authenticated account's name, after AUTH.
+    pub fn account_name(&self) -> Option<&str> {
+        self.account.as_ref().map(Account::name)
+    }
+
+    /// Takes events from the core and answers them, until it waits for
+    /// input (or a held localserve answer).
+    fn process(&mut self) {
+        while self.hold.is_none() {
+            let Some(ev) = self.conn.poll_event() else {
+                break;
+            };
+            self.on_event(ev);
+        }
+    }
+
+    fn on_event(&mut self, ev: SmtpEvent) {
+        match ev {
+            SmtpEvent::Ehlo { .. } => {
+                self.txn = Txn::default();
+                self.conn.accept();
+            }
+            SmtpEvent::MailFrom { from, .. } => self.on_mail(from.map(|m| m.to_string())),
+            SmtpEvent::RcptTo { to, .. } => self.on_rcpt(&to),
+            SmtpEvent::DataStart { .. } => {
+                self.txn.data = Some(MessageBuffer::new(self.cfg.server.max_message_size));
+                self.conn.accept();
+            }
+            SmtpEvent::DataChunk(chunk) => {
+                if let Some(b) = self.txn.data.as_mut() {
+                    b.push(&chunk);
+                }
+            }
+            SmtpEvent::DataEnd => self.on_data_end(),
+            SmtpEvent::DataAborted(reason) => {
+                tracing::debug!(?reason, ip = %self.peer.ip, "smtp transaction aborted, nothing stored");
+                self.txn = Txn::default();
+            }
+            SmtpEvent::Reset | SmtpEvent::StartTls => self.txn = Txn::default(),
+            SmtpEvent::AuthStart { .. } => {
+                let random = (self.nonce)();
+                let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+                let unix = self.clock.unix(self.now);
+                let ctx = MechanismContext {
+                    nonce: hex.as_bytes().to_vec(),
+                    challenge: format!(
+                        "<{}.{unix}@{}>",
+                        hex.get(..16).unwrap_or(""),
+                        self.cfg.server.hostname
+                    )
+                    .into_bytes(),
+                    channel_bindings: ChannelBindings {
+                        tls_exporter: self.peer.tls_exporter.clone(),
+                        tls_server_end_point: None,
+                    },
+                    plus_advertised: false,
+                };
+                self.sasl_account = None;
+                self.conn.start_auth(ctx);
+            }
+            SmtpEvent::NeedSecrets { username } => {
+                let found =
+                    submission::find_account(&self.store, &username).and_then(|a| match a {
+                        Some(a) => Ok(a.password_secrets()?.map(|s| (a, s))),
+                        None => Ok(None),
+                    });
+                match found {
+                    Ok(Some((a, secrets))) => {
+                        self.sasl_account = Some(a);
+                        self.conn.provide_secrets(Some(secrets));
+                    }
+                    Ok(None) => self.conn.provide_secrets(None),
+                    Err(e) => {
+                        tracing::error!(error = %e, "smtp auth account lookup");
+                        self.conn.provide_secrets(None);
+                    }
+                }
+            }
+            SmtpEvent::Auth {
+                authcid, authzid, ..
+            } => {
+                let acct = self.sasl_account.take();
+                let authz_ok = authzid
+                    .as_ref()
+                    .is_none_or(|z| z.is_empty() || *z == authcid);
+                match acct {
+                    Some(a) if authz_ok => {
+                        tracing::info!(account = a.name(), ip = %self.peer.ip, "smtp login");
+                        self.account = Some(a);
+                        self.conn.accept();
+                    }
+                    _ => self.conn.reject(Reply::auth_failed()),
+                }
+            }
+            SmtpEvent::AuthFailed { username, .. } => {
+                tracing::info!(?username, ip = %self.peer.ip, "smtp login failed");
+                self.sasl_account = None;
+            }
+            SmtpEvent::Quit => {}
+        }
+    }
+
+    /// Applies a localserve failure on purpose: replies now, or holds the
+    /// answer (`timeout`).
+    fn fail_on_purpose(&mut self, f: Failure) {
+        match f {
+            Failure::Reply(r) => self.conn.reject(r),
+            Failure::Timeout => {
+                self.hold = self.now.checked_add(self.cfg.localserve_timeout);
+            }
+        }
+    }
+
+    fn on_mail(&mut self, from: Option<String>) {
+        self.txn = Txn::default();
+        if self.cfg.localserve
+            && let Some(f) = from
+                .as_deref()
+                .and_then(|a| localserve::failure_at(local_part(a), Stage::MailFrom))
+        {
+            return self.fail_on_purpose(f);
+        }
+        if self.cfg.role == Role::Submission {
+            let Some(acct) = self.account.as_ref() else {
+                return self.conn.reject(Reply::auth_required());
+            };
+            let addresses = match acct.settings() {
+                Ok(s) => s.addresses,
+                Err(e) => {
+                    tracing::error!(error = %e, "smtp account settings");
+                    return self
+                        .conn
+                        .reject(Reply::local_error("error reading the account"));
+                }
+            };
+            if let Err(r) = submission::check_mail_from(from.as_deref(), &addresses) {
+                return self.conn.reject(r);
+            }
+        }
+        self.txn.from = from;
+        self.conn.accept();
+    }
+
+    fn on_rcpt(&mut self, to: &ForwardPath) {
+        let local = match to {
+            ForwardPath::Postmaster => String::new(),
+            ForwardPath::Mailbox(m) => m.local_part.clone(),
+        };
+        if self.cfg.localserve
+            && let Some(f) = localserve::failure_at(&local, Stage::RcptTo)
+        {
+            return self.fail_on_purpose(f);
+        }
+        // Submission without an outgoing queue: loopback to local
+        // accounts through the inbound path (see the module docs).
+        match inbound::resolve(&self.store, to, self.cfg.catch_all.as_deref()) {
+            Ok(r) => {
+                self.txn.rcpts.push(r);
+                self.txn.rcpt_locals.push(local);
+                self.conn.accept();
+            }
+            Err(e) => self.conn.reject(e.reply()),
+        }
+    }
+
+    fn on_data_end(&mut self) {
+        let txn = std::mem::take(&mut self.txn);
+        let reply = self.finish(txn);
+        match reply {
+            Ok(Some(r)) => self.conn.accept_with(r),
+            Ok(None) => {}
+            Err(r) => self.conn.reject(r),
+        }
+    }
+
+    /// Checks and stores the message; `Ok(None)` when the answer is held.
+    fn finish(&mut self, mut txn: Txn) -> Result<Option<Reply>, Reply> {
+        if self.cfg.localserve {
+            let fail = txn
+                .rcpt_locals
+                .iter()
+                .find_map(|lp| localserve::failure_at(lp, Stage::Data));
+            if let Some(f) = fail {
+                return match f {
+                    Failure::Reply(r) => Err(r),
+                    Failure::Timeout => {
+                        self.fail_on_purpose(Failure::Timeout);
+                        Ok(None)
+                    }
+                };
+            }
+        }
+        let Some(mut buf) = txn.data.take() else {
+            return Err(Reply::local_error("no message data"));
+        };
+        if buf.overflowed() {
+            return Err(Reply::too_big());
+        }
+        let mut message = buf.take();
+        let unix = self.clock.unix(self.now);
+        let date = rfc5322_date(unix);
+        self.counter = self.counter.wrapping_add(1);
+        let random = (self.nonce)();
+        let id: String = random
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .chain(std::iter::once(format!("{:x}", self.counter)))
+            .collect();
+        let helo = self
+            .conn
+            .helo()
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_default();
+        let ehlo = self.conn.helo().is_some_and(|(_, e)| e);
+        let junk = match self.cfg.role {
+            Role::Submission => {
+                let addresses = match self.account.as_ref().map(Account::settings) {
+                    Some(Ok(s)) => s.addresses,
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, "smtp account settings");
+                        return Err(Reply::local_error("error reading the account"));
+                    }
+                    None => return Err(Reply::auth_required()),
+                };
+                submission::check_from_header(&message, &addresses)?;
+                let mut added = submission::missing_header_lines(
+                    &message,
+                    &self.cfg.server.hostname,
+                    &format!("{id}.{unix}"),
+                    &date,
+                );
+                if !added.is_empty() {
+                    added.extend_from_slice(&message);
+                    message = added;
+                }
+                false
+            }
+            Role::Inbound => {
+                let v = verdict::evaluate(&VerdictInput {
+                    role: self.cfg.role,
+                    ip: self.peer.ip,
+                    helo: &helo,
+                    mail_from: txn.from.as_deref().unwrap_or(""),
+                    message: &message,
+                });
+                match v {
+                    Verdict::Reject(r) => return Err(r),
+                    Verdict::Deliver { junk, .. } => junk,
+                }
+            }
+        };
+        let with = deliver::with_protocol(ehlo, self.peer.tls, self.account.is_some());
+        let info = ReceivedInfo {
+            helo: &helo,
+            ip: self.peer.ip,
+            hostname: &self.cfg.server.hostname,
+            with: &with,
+            id: &id,
+            date: &date,
+        };
+        let mut delivered = 0usize;
+        let mut first_err: Option<DeliverError> = None;
+        for r in &txn.rcpts {
+            let prefix = deliver::received_header(&info, &r.address);
+            let d = Delivery {
+                account: &r.account,
+                prefix: &prefix,
+                data: &message,
+                junk,
+                unix,
+            };
+            match deliver::deliver(&self.store, &d) {
+                Ok(uid) => {
+                    delivered += 1;
+                    tracing::info!(account = %r.account, uid, id = %id, "smtp delivered");
+                }
+                Err(e) => {
+                    tracing::warn!(account = %r.account, error = ?e, "smtp delivery failed");
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        // The core's idle timer restarts after this storage work.
+        match (delivered, first_err) {
+            (0, Some(e)) => Err(e.reply()),
+            _ => Ok(Some(Reply::with(
+                250,
+                (2, 0, 0),
+                format!("message accepted, id {id}"),
+            ))),
+        }
+    }
+}
+
+/// The local part of an address as written (`a@b` → `a`).
+fn local_part(address: &str) -> &str {
+    address
+        .rsplit_once('@')
+        .map_or(address, |(l, _)| l)
+        .trim_matches('"')
+}
+
+impl Conn for SmtpSession {
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        self.now = now;
+        self.conn.handle_input(now, bytes);
+        self.process();
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.hold = None;
+        self.conn.handle_eof(now);
+        self.process();
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if let Some(at) = self.hold {
+            if now < at {
+                return;
+            }
+            self.hold = None;
+            // The held localserve `timeout` answer: give up and close.
+            let host = self.cfg.server.hostname.clone();
+            self.conn.reject(Reply::timeout(&host));
+            self.conn.handle_eof(now);
+            self.process();
+            return;
+        }
+        self.conn.handle_timeout(now);
+        self.process();
+    }
+
+    fn handle_answer(&mut self, now: Instant, id: NeedId, answer: Answer) {
+        self.now = now;
+        self.conn.handle_answer(now, id, answer);
+        self.process();
+    }
+
+    fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        self.conn.poll_transmit(out);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.conn.poll_action()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self.hold {
+            Some(at) => Some(at),
+            None => self.conn.poll_timeout(),
+        }
+    }
+
+    fn wants_read(&self) -> bool {
+        self.conn.wants_read()
+    }
+}

@@ -1,0 +1,139 @@
+//! Submission (RFC 6409): who may send what.
+//!
+//! - AUTH: the authentication identity is an account name or one of its
+//!   addresses; secrets come from the store ([`find_account`]).
+//! - The envelope sender (unless `<>`) and the single address of the
+//!   `From` header must be addresses of the authenticated account
+//!   (RFC 6409 8.1 lets the MSA enforce this; mox does), else
+//!   `550 5.7.1`.
+//! - `Message-ID` and `Date` are added when missing (RFC 6409 8.2, 8.3).
+
+use moxide_proto::message::address::parse_address_list;
+use moxide_proto::message::header::HeaderBlock;
+use moxide_proto::smtp::Reply;
+use moxide_storage::{Account, Store, StoreError};
+
+/// The account an authentication identity names: an account name, or an
+/// address of one.
+pub fn find_account(store: &Store, username: &str) -> Result<Option<Account>, StoreError> {
+    let name = if username.contains('@') {
+        match store.account_for_address(username)? {
+            Some(n) => n,
+            None => return Ok(None),
+        }
+    } else {
+        username.to_string()
+    };
+    match store.account(&name) {
+        Ok(a) => Ok(Some(a)),
+        Err(StoreError::NoSuchAccount(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The reply when an address is not the account's.
+fn not_yours(what: &str) -> Reply {
+    Reply::with(
+        550,
+        (5, 7, 1),
+        format!("{what} address not allowed for the authenticated account"),
+    )
+}
+
+/// Checks the envelope sender of a submitted message: `<>` or an address
+/// of the account (`addresses` lower case).
+pub fn check_mail_from(mail_from: Option<&str>, addresses: &[String]) -> Result<(), Reply> {
+    match mail_from {
+        None => Ok(()),
+        Some(a) if addresses.contains(&a.to_lowercase()) => Ok(()),
+        Some(_) => Err(not_yours("MAIL FROM")),
+    }
+}
+
+/// Checks the `From` header: exactly one address (RFC 5322 3.6.2), and it
+/// is one of the account's.
+pub fn check_from_header(message: &[u8], addresses: &[String]) -> Result<(), Reply> {
+    let header = HeaderBlock::parse(message, 0, message.len());
+    let Some(value) = header.value("From") else {
+        return Err(Reply::with(550, (5, 6, 0), "message has no From header"));
+    };
+    let list: Vec<_> = parse_address_list(&value)
+        .into_iter()
+        .filter(|a| !a.is_group_start() && !a.is_group_end())
+        .collect();
+    let [one] = list.as_slice() else {
+        return Err(Reply::with(
+            550,
+            (5, 6, 0),
+            "From header must hold exactly one address",
+        ));
+    };
+    let local = String::from_utf8_lossy(one.mailbox.as_deref().unwrap_or_default());
+    let host = String::from_utf8_lossy(one.host.as_deref().unwrap_or_default());
+    let addr = format!("{local}@{host}").to_lowercase();
+    if addresses.contains(&addr) {
+        Ok(())
+    } else {
+        Err(not_yours("From"))
+    }
+}
+
+/// The header lines to put before the message: `Message-ID` (from `unique`
+/// and our host name) and `Date` (`date`, RFC 5322 3.3), each only when the
+/// message has none. Each line ends in CRLF.
+pub fn missing_header_lines(message: &[u8], hostname: &str, unique: &str, date: &str) -> Vec<u8> {
+    let header = HeaderBlock::parse(message, 0, message.len());
+    let mut out = Vec::new();
+    if header.first("Message-ID").is_none() {
+        out.extend_from_slice(format!("Message-ID: <{unique}@{hostname}>\r\n").as_bytes());
+    }
+    if header.first("Date").is_none() {
+        out.extend_from_slice(format!("Date: {date}\r\n").as_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs() -> Vec<String> {
+        vec!["mox@localhost".into(), "alias@localhost".into()]
+    }
+
+    #[test]
+    fn from_header_must_be_the_accounts() {
+        let ok = b"From: Mox <MOX@localhost>\r\nSubject: x\r\n\r\nbody\r\n";
+        assert_eq!(check_from_header(ok, &addrs()), Ok(()));
+        let other = b"From: <other@localhost>\r\n\r\nbody\r\n";
+        assert_eq!(
+            check_from_header(other, &addrs()).unwrap_err().to_bytes(),
+            b"550 5.7.1 From address not allowed for the authenticated account\r\n"
+        );
+        let two = b"From: mox@localhost, alias@localhost\r\n\r\n";
+        assert_eq!(check_from_header(two, &addrs()).unwrap_err().code, 550);
+        let none = b"Subject: x\r\n\r\n";
+        assert_eq!(
+            check_from_header(none, &addrs()).unwrap_err().to_bytes(),
+            b"550 5.6.0 message has no From header\r\n"
+        );
+    }
+
+    #[test]
+    fn mail_from() {
+        assert_eq!(check_mail_from(None, &addrs()), Ok(()));
+        assert_eq!(check_mail_from(Some("Alias@localhost"), &addrs()), Ok(()));
+        assert!(check_mail_from(Some("x@localhost"), &addrs()).is_err());
+    }
+
+    #[test]
+    fn missing_headers_added() {
+        let date = "Tue, 02 Jan 2024 03:04:05 +0000";
+        assert_eq!(
+            missing_header_lines(b"Subject: x\r\n\r\nb\r\n", "h", "u1", date),
+            b"Message-ID: <u1@h>\r\nDate: Tue, 02 Jan 2024 03:04:05 +0000\r\n"
+        );
+        let full = b"Message-Id: <a@b>\r\nDATE: x\r\n\r\nb\r\n";
+        assert_eq!(missing_header_lines(full, "h", "u1", date), b"");
+    }
+}
