@@ -3,7 +3,7 @@
 
 use crate::pattern;
 use crate::scram::{self, ClientFirst};
-use crate::transcript::{Step, Transcript};
+use crate::transcript::{Computed, Step, Transcript};
 
 /// Connections a transcript talks over. Connections are numbered from 1.
 pub trait Driver {
@@ -186,25 +186,38 @@ impl<D: Driver> Run<'_, D> {
                     self.skip_greeting = false;
                     self.send(bytes)?;
                 }
-                Step::SendScramFinal { prefix, suffix } => {
+                Step::SendComputed {
+                    prefix,
+                    suffix,
+                    what,
+                } => {
                     self.open_skipping_greeting()?;
                     let n = self.current;
-                    let first = self
-                        .scram
-                        .iter()
-                        .find(|(s, _)| *s == n)
-                        .map(|(_, c)| c.clone())
-                        .ok_or("{{scram-final}} without a SCRAM start before it")?;
                     let plus = self
                         .last_plus
                         .iter()
                         .find(|(s, _)| *s == n)
                         .map(|(_, p)| p.clone())
-                        .ok_or("{{scram-final}} before the server's + line")?;
-                    let fin = scram::client_final(&first, &plus, &t.scram_password)?;
-                    let line = format!("{prefix}{fin}{suffix}\r\n");
-                    // The proof depends on the random salt: logged masked.
-                    self.log_line(n, format!("C: {prefix}{{{{scram-final}}}}{suffix}"));
+                        .ok_or("a computed response before the server's + line")?;
+                    let (value, shown) = match what {
+                        Computed::ScramFinal => {
+                            let first = self
+                                .scram
+                                .iter()
+                                .find(|(s, _)| *s == n)
+                                .map(|(_, c)| c.clone())
+                                .ok_or("{{scram-final}} without a SCRAM start before it")?;
+                            let fin = scram::client_final(&first, &plus, &t.scram_password)?;
+                            (fin, "{{scram-final}}".to_string())
+                        }
+                        Computed::CramMd5 { user } => (
+                            scram::cram_md5(user, &plus, &t.scram_password)?,
+                            format!("{{{{cram-md5 {user}}}}}"),
+                        ),
+                    };
+                    let line = format!("{prefix}{value}{suffix}\r\n");
+                    // Derived from random salts or the clock: logged masked.
+                    self.log_line(n, format!("C: {prefix}{shown}{suffix}"));
                     self.d.send(n, line.as_bytes())?;
                 }
                 Step::Expect(p) => {

@@ -1,9 +1,10 @@
-//! The client side of SCRAM (RFC 5802 3) for `{{scram-final}}`: the salt
-//! is random per account, so the client proof is computed at run time from
-//! the server-first message.
+//! The client side of SCRAM (RFC 5802 3) for `{{scram-final}}` and of
+//! CRAM-MD5 (RFC 2195) for `{{cram-md5 USER}}`: the salt is random per
+//! account and the CRAM-MD5 challenge holds the time, so the responses are
+//! computed at run time from the server's challenge.
 
 use base64::Engine as _;
-use moxide_proto::sasl::secrets::ScramHash;
+use moxide_proto::sasl::secrets::{CramMd5Keys, ScramHash};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -88,6 +89,17 @@ pub fn client_final(
     Ok(B64.encode(msg))
 }
 
+/// The base64 CRAM-MD5 response (RFC 2195 2): `user SP hex(HMAC-MD5(
+/// password, challenge))`, for the base64 `challenge_b64`.
+pub fn cram_md5(user: &str, challenge_b64: &str, password: &str) -> Result<String, String> {
+    let challenge = B64
+        .decode(challenge_b64.trim())
+        .map_err(|e| format!("CRAM-MD5 challenge is not base64: {e}"))?;
+    let digest = CramMd5Keys::derive(password).hmac(&challenge);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(B64.encode(format!("{user} {hex}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +126,19 @@ mod tests {
         assert_eq!(
             String::from_utf8(cf).unwrap(),
             "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        );
+    }
+
+    /// RFC 2195 2: the example exchange.
+    #[test]
+    fn rfc2195_example() {
+        let challenge = B64.encode("<1896.697170952@postoffice.reston.mci.net>");
+        let r = B64
+            .decode(cram_md5("tim", &challenge, "tanstaaftanstaaf").unwrap())
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(r).unwrap(),
+            "tim b913a602c7eda7a495b4e6e7334d3890"
         );
     }
 }

@@ -25,9 +25,22 @@ pub enum Step {
     Send(Vec<u8>),
     /// One line the server must send next on the current connection.
     Expect(String),
-    /// The line template of a `C:` line holding `{{scram-final}}`: the
+    /// A `C:` line holding `{{scram-final}}` or `{{cram-md5 USER}}`: the
     /// bytes are computed from the last `+` line the server sent.
-    SendScramFinal { prefix: String, suffix: String },
+    SendComputed {
+        prefix: String,
+        suffix: String,
+        what: Computed,
+    },
+}
+
+/// What a `SendComputed` line holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Computed {
+    /// The SCRAM client-final message (RFC 5802).
+    ScramFinal,
+    /// The CRAM-MD5 response for this user (RFC 2195).
+    CramMd5 { user: String },
 }
 
 /// A parsed transcript.
@@ -109,9 +122,23 @@ pub fn parse(name: &str, text: &str) -> Result<Transcript, ParseError> {
         }
         if let Some(rest) = strip_kind(line, "C:") {
             if let Some((prefix, suffix)) = rest.split_once("{{scram-final}}") {
-                t.steps.push(Step::SendScramFinal {
+                t.steps.push(Step::SendComputed {
                     prefix: prefix.to_string(),
                     suffix: suffix.to_string(),
+                    what: Computed::ScramFinal,
+                });
+                continue;
+            }
+            if let Some((prefix, after)) = rest.split_once("{{cram-md5 ") {
+                let (user, suffix) = after
+                    .split_once("}}")
+                    .ok_or_else(|| err("unterminated {{cram-md5".into()))?;
+                t.steps.push(Step::SendComputed {
+                    prefix: prefix.to_string(),
+                    suffix: suffix.to_string(),
+                    what: Computed::CramMd5 {
+                        user: user.to_string(),
+                    },
                 });
                 continue;
             }
