@@ -128,12 +128,15 @@ pub fn run_core(t: &Transcript) -> Outcome {
 
 /// Runs every transcript on the bare core, checks each snapshot
 /// (`snapshots/imap__<name>.snap`), and returns (name, verdict) pairs;
-/// a snapshot mismatch is a failure.
+/// a snapshot mismatch is a failure. Transcripts run on a few threads
+/// (each has its own store; the time goes to fsync); snapshots are
+/// checked in order afterwards.
 pub fn run_core_all() -> Result<Vec<(String, Verdict)>, String> {
+    let transcripts = imap_transcripts()?;
+    let outcomes = par_map(&transcripts, run_core);
     let mut results = Vec::new();
-    for t in imap_transcripts()? {
-        let o = run_core(&t);
-        let mut v = judge(&t, &o);
+    for (t, o) in transcripts.iter().zip(outcomes) {
+        let mut v = judge(t, &o);
         if let Err(e) = check_snapshot(&t.name, &o.snapshot())
             && matches!(v, Verdict::Passed | Verdict::KnownFailure { .. })
         {
@@ -142,6 +145,38 @@ pub fn run_core_all() -> Result<Vec<(String, Verdict)>, String> {
         results.push((t.name.clone(), v));
     }
     Ok(results)
+}
+
+/// How many transcripts run at once.
+const PARALLEL: usize = 4;
+
+/// `f` over `items` on [`PARALLEL`] threads, results in order.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL.min(items.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| match m.into_inner() {
+            Ok(Some(r)) => r,
+            // A worker panicked (a harness bug): the scope re-raised it.
+            _ => unreachable!("every item has a result"),
+        })
+        .collect()
 }
 
 /// Compares (or, as insta decides, writes) the snapshot `imap__<name>`.

@@ -216,24 +216,19 @@ impl Driver for Loopback {
 
 /// Runs the transcripts in `mode`, each against a fresh server from
 /// `start` (which returns its addresses and a guard that stops it when
-/// dropped), and returns (name, verdict) pairs.
+/// dropped), a few at a time, and returns (name, verdict) pairs in order.
 pub fn run_all<G>(
     transcripts: &[Transcript],
     mode: Mode,
-    mut start: impl FnMut() -> Result<(Server, G), String>,
+    start: impl Fn() -> Result<(Server, G), String> + Sync,
 ) -> Vec<(String, Verdict)> {
-    let mut out = Vec::new();
-    for t in transcripts {
+    let verdicts = crate::par_map(transcripts, |t| {
         if let Some(reason) = &t.core_only {
-            out.push((
-                t.name.clone(),
-                Verdict::Skipped {
-                    reason: reason.clone(),
-                },
-            ));
-            continue;
+            return Verdict::Skipped {
+                reason: reason.clone(),
+            };
         }
-        let v = match start() {
+        match start() {
             Ok((server, guard)) => {
                 let mut d = Loopback::new(server, mode, t.plain);
                 let o = run(t, &mut d);
@@ -242,10 +237,13 @@ pub fn run_all<G>(
                 judge(t, &o)
             }
             Err(e) => Verdict::Failed(format!("starting the server: {e}")),
-        };
-        out.push((t.name.clone(), v));
-    }
-    out
+        }
+    });
+    transcripts
+        .iter()
+        .map(|t| t.name.clone())
+        .zip(verdicts)
+        .collect()
 }
 
 /// A client configuration that accepts any server certificate.
