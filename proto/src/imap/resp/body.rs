@@ -297,6 +297,27 @@ impl Body {
     }
 }
 
+impl Body {
+    /// Removes extension data at every level. BODY is the non-extensible
+    /// form (RFC 9051 7.5.2): a BODY that a server sent with extension data
+    /// is read as if it had none, which is also what the encoder writes.
+    pub fn strip_extensions(&mut self) {
+        match self {
+            Body::Basic { ext, .. } | Body::Text { ext, .. } => *ext = None,
+            Body::Message { body, ext, .. } => {
+                *ext = None;
+                body.strip_extensions();
+            }
+            Body::Multipart { parts, ext, .. } => {
+                *ext = None;
+                for p in parts {
+                    p.strip_extensions();
+                }
+            }
+        }
+    }
+}
+
 fn text(i: &[u8], ctx: Ctx) -> IResult<'_, String> {
     string(ctx)(i).map(|(r, v)| (r, lossy(v)))
 }

@@ -352,7 +352,10 @@ fn item(i: &[u8], ctx: Ctx) -> IResult<'_, FetchItem> {
         b"RFC822.HEADER" => data(r, ctx).map(|(r, d)| (r, FetchItem::Rfc822Header(d)))?,
         b"RFC822.TEXT" => data(r, ctx).map(|(r, d)| (r, FetchItem::Rfc822Text(d)))?,
         b"ENVELOPE" => envelope(r, ctx).map(|(r, e)| (r, FetchItem::Envelope(Box::new(e))))?,
-        b"BODY" => body(r, ctx, 0).map(|(r, b)| (r, FetchItem::Body(Box::new(b))))?,
+        b"BODY" => body(r, ctx, 0).map(|(r, mut b)| {
+            b.strip_extensions();
+            (r, FetchItem::Body(Box::new(b)))
+        })?,
         b"BODYSTRUCTURE" => {
             body(r, ctx, 0).map(|(r, b)| (r, FetchItem::BodyStructure(Box::new(b))))?
         }

@@ -219,3 +219,22 @@ fn valid_prefixes_are_incomplete() {
         );
     }
 }
+
+/// Found by the `imap_response` fuzz target: BODY (the non-extensible form)
+/// sent with extension data is read without it, so parse → encode → parse
+/// gives the same value.
+#[test]
+fn body_with_extension_data_reads_as_plain_body() {
+    let line = b"* 1 FETCH (BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1 NIL NIL NIL NIL))\r\n";
+    for ctx in [Ctx::REV1, Ctx::UTF8] {
+        let (n, resp) = parse_response(line, ctx).unwrap();
+        assert_eq!(n, line.len());
+        let mut out = Vec::new();
+        resp.encode(&mut out, ctx);
+        assert_eq!(
+            out,
+            b"* 1 FETCH (BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 5 1))\r\n"
+        );
+        assert_eq!(parse_response(&out, ctx).unwrap().1, resp);
+    }
+}
