@@ -1,5 +1,5 @@
-//! `moxide localserve`: a complete IMAP server on loopback for developing
-//! and testing mail clients, as mox's `localserve`.
+//! `moxide localserve`: a complete IMAP and SMTP server on loopback for
+//! developing and testing mail clients, as mox's `localserve`.
 //!
 //! The directory (default `$HOME/.config/moxide-localserve`) holds
 //! `moxide.toml` (listen addresses and ports, written on first start),
@@ -9,6 +9,12 @@
 //! Sent, Drafts, Archive, Trash and Junk with their special-use flags; later
 //! starts reuse all of it. Plaintext LOGIN is allowed: it listens on
 //! loopback only.
+//!
+//! SMTP (port 1025, STARTTLS offered), submission (1587, STARTTLS, AUTH
+//! PLAIN allowed without TLS) and submissions (1465, implicit TLS) accept
+//! every recipient: unknown ones go to `mox@localhost`, submitted mail is
+//! delivered locally (loopback), and the recipients of
+//! [`moxide_engine::smtp::localserve`] fail on purpose.
 //!
 //! Everything here is independent of the async runtime: [`prepare`] does
 //! the set-up and binds the listeners; each runtime's binary then serves
@@ -21,6 +27,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
+use moxide_engine::smtp::{Role, SmtpConfig, SmtpSession};
 use moxide_storage::{NewAccount, Store, StoreConfig, StoreError};
 use serde::Deserialize;
 
@@ -49,6 +56,12 @@ ips = ["127.0.0.1", "::1"]
 imap_port = 1143
 # IMAP with implicit TLS (993 + 1000).
 imaps_port = 1993
+# SMTP for incoming mail, STARTTLS offered (25 + 1000).
+smtp_port = 1025
+# Submission with STARTTLS; AUTH PLAIN also without TLS (587 + 1000).
+submission_port = 1587
+# Submission with implicit TLS (465 + 1000).
+submissions_port = 1465
 "#;
 
 /// The contents of `moxide.toml`.
@@ -61,6 +74,38 @@ pub struct Config {
     pub imap_port: u16,
     /// Port of IMAP with implicit TLS.
     pub imaps_port: u16,
+    /// Port of SMTP (inbound, STARTTLS offered); 1025 when absent (files
+    /// written before SMTP existed).
+    #[serde(default = "default_smtp_port")]
+    pub smtp_port: u16,
+    /// Port of submission with STARTTLS; 1587 when absent.
+    #[serde(default = "default_submission_port")]
+    pub submission_port: u16,
+    /// Port of submission with implicit TLS; 1465 when absent.
+    #[serde(default = "default_submissions_port")]
+    pub submissions_port: u16,
+}
+
+fn default_smtp_port() -> u16 {
+    1025
+}
+fn default_submission_port() -> u16 {
+    1587
+}
+fn default_submissions_port() -> u16 {
+    1465
+}
+
+/// Overrides of the SMTP ports of the configuration for one run
+/// (`--smtp-port`, `--submission-port`, `--submissions-port`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SmtpPorts {
+    /// SMTP (inbound).
+    pub smtp: Option<u16>,
+    /// Submission with STARTTLS.
+    pub submission: Option<u16>,
+    /// Submission with implicit TLS.
+    pub submissions: Option<u16>,
 }
 
 /// Command-line options of `moxide localserve`.
@@ -140,6 +185,19 @@ pub struct Bound {
     pub listener: TcpListener,
 }
 
+/// An SMTP listening socket and what it serves.
+#[derive(Debug)]
+pub struct SmtpBound {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// How it uses TLS.
+    pub security: Security,
+    /// Inbound SMTP or submission.
+    pub role: Role,
+    /// The socket, non-blocking.
+    pub listener: TcpListener,
+}
+
 /// Localserve set up and listening, ready for a runtime to serve.
 pub struct Prepared {
     /// The directory with the config, certificate and data.
@@ -148,19 +206,65 @@ pub struct Prepared {
     pub config: Config,
     /// The TLS configuration for IMAPS and STARTTLS.
     pub tls: Arc<rustls::ServerConfig>,
-    /// The listeners, IMAP (STARTTLS) ones first.
+    /// The IMAP listeners, STARTTLS ones first.
     pub listeners: Vec<Bound>,
+    /// The SMTP listeners: SMTP, submission, submissions.
+    pub smtp_listeners: Vec<SmtpBound>,
     /// The store.
     pub store: Arc<Store>,
     /// The configuration of every IMAP session (plaintext login allowed).
     pub imap: Arc<ImapConfig>,
+    /// The configuration of SMTP sessions (port 1025).
+    pub smtp: Arc<SmtpConfig>,
+    /// The configuration of submission sessions (ports 1587 and 1465).
+    pub submission: Arc<SmtpConfig>,
+}
+
+/// Binds `port` on every address of `ips`; a missing IPv6 loopback is
+/// skipped when IPv4 addresses remain.
+fn bind_all(ips: &[IpAddr], port: u16) -> Result<Vec<(SocketAddr, TcpListener)>, String> {
+    let mut out = Vec::new();
+    for ip in ips {
+        let addr = SocketAddr::new(*ip, port);
+        match listen::bind(addr) {
+            // The port the OS chose when asked for port 0.
+            Ok(listener) => out.push((listener.local_addr().unwrap_or(addr), listener)),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                return Err(format!(
+                    "cannot listen on {addr}: address in use (is another localserve running?)"
+                ));
+            }
+            Err(e) if ip.is_ipv6() && !ips.iter().all(IpAddr::is_ipv6) => {
+                // No IPv6 loopback on this machine (or no IPv6 at all):
+                // the IPv4 listeners will do.
+                tracing::warn!(%addr, error = %e, "IPv6 loopback not available, not listening on it");
+            }
+            Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+/// [`prepare_with`] without SMTP port overrides. An IMAP port override of
+/// 0 (tests) makes the SMTP ports 0 as well, so such a localserve never
+/// takes the standard ports.
+pub fn prepare(opts: Options) -> Result<Prepared, String> {
+    let zero = (opts.imap_port == Some(0) || opts.imaps_port == Some(0)).then_some(0);
+    prepare_with(
+        opts,
+        SmtpPorts {
+            smtp: zero,
+            submission: zero,
+            submissions: zero,
+        },
+    )
 }
 
 /// Sets localserve up: directory, config, certificate, listeners (before
 /// the store, so a second localserve on the same ports stops before
 /// opening a database in use), store and account. Errors are messages for
 /// the user, without the "moxide localserve: " prefix.
-pub fn prepare(opts: Options) -> Result<Prepared, String> {
+pub fn prepare_with(opts: Options, smtp_ports: SmtpPorts) -> Result<Prepared, String> {
     let dir = match opts.dir {
         Some(d) => d,
         None => default_dir()?,
@@ -173,33 +277,46 @@ pub fn prepare(opts: Options) -> Result<Prepared, String> {
     if let Some(p) = opts.imaps_port {
         config.imaps_port = p;
     }
+    if let Some(p) = smtp_ports.smtp {
+        config.smtp_port = p;
+    }
+    if let Some(p) = smtp_ports.submission {
+        config.submission_port = p;
+    }
+    if let Some(p) = smtp_ports.submissions {
+        config.submissions_port = p;
+    }
     let (tls, _) = tls::load_or_create_self_signed(&dir.join("tls")).map_err(|e| e.to_string())?;
     let mut listeners = Vec::new();
     for (port, security) in [
         (config.imap_port, Security::StartTls),
         (config.imaps_port, Security::Implicit),
     ] {
-        for ip in &config.ips {
-            let addr = SocketAddr::new(*ip, port);
-            match listen::bind(addr) {
-                Ok(listener) => listeners.push(Bound {
-                    // The port the OS chose when asked for port 0.
-                    addr: listener.local_addr().unwrap_or(addr),
-                    security,
-                    listener,
-                }),
-                Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-                    return Err(format!(
-                        "cannot listen on {addr}: address in use (is another localserve running?)"
-                    ));
-                }
-                Err(e) if ip.is_ipv6() && !config.ips.iter().all(IpAddr::is_ipv6) => {
-                    // No IPv6 loopback on this machine (or no IPv6 at all):
-                    // the IPv4 listeners will do.
-                    tracing::warn!(%addr, error = %e, "IPv6 loopback not available, not listening on it");
-                }
-                Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
-            }
+        for (addr, listener) in bind_all(&config.ips, port)? {
+            listeners.push(Bound {
+                addr,
+                security,
+                listener,
+            });
+        }
+    }
+    let mut smtp_listeners = Vec::new();
+    for (port, security, role) in [
+        (config.smtp_port, Security::StartTls, Role::Inbound),
+        (config.submission_port, Security::StartTls, Role::Submission),
+        (
+            config.submissions_port,
+            Security::Implicit,
+            Role::Submission,
+        ),
+    ] {
+        for (addr, listener) in bind_all(&config.ips, port)? {
+            smtp_listeners.push(SmtpBound {
+                addr,
+                security,
+                role,
+                listener,
+            });
         }
     }
     let (store, _) = open_store(&dir)?;
@@ -208,13 +325,21 @@ pub fn prepare(opts: Options) -> Result<Prepared, String> {
         allow_plaintext_auth: true,
         ..ImapConfig::default()
     });
+    let smtp_cfg = |c: SmtpConfig| {
+        let mut c = c.for_localserve(ACCOUNT);
+        c.server.tls_available = true;
+        c.shared()
+    };
     Ok(Prepared {
         dir,
         config,
         tls,
         listeners,
+        smtp_listeners,
         store: Arc::new(store),
         imap,
+        smtp: smtp_cfg(SmtpConfig::inbound("localhost")),
+        submission: smtp_cfg(SmtpConfig::submission("localhost")),
     })
 }
 
@@ -226,7 +351,44 @@ impl Prepared {
             .iter()
             .map(|b| (b.addr, b.security))
             .collect();
-        banner(&addrs, &self.dir)
+        let port = |role, sec| {
+            self.smtp_listeners
+                .iter()
+                .find(|b| b.role == role && b.security == sec)
+                .map_or(0, |b| b.addr.port())
+        };
+        let smtp = [
+            port(Role::Inbound, Security::StartTls),
+            port(Role::Submission, Security::StartTls),
+            port(Role::Submission, Security::Implicit),
+        ];
+        banner(&addrs, smtp, &self.dir)
+    }
+
+    /// Makes the SMTP session for a new connection on a listener of
+    /// `role`.
+    pub fn smtp_factory(
+        &self,
+        role: Role,
+    ) -> impl Fn(PeerInfo) -> SmtpSession + Send + Sync + 'static {
+        let cfg = match role {
+            Role::Inbound => self.smtp.clone(),
+            Role::Submission => self.submission.clone(),
+        };
+        let store = self.store.clone();
+        move |peer| {
+            let clock = WallClock {
+                unix_at: unix_now(),
+                instant_at: Instant::now(),
+            };
+            SmtpSession::new(
+                cfg.clone(),
+                store.clone(),
+                peer,
+                clock,
+                Box::new(random_nonce),
+            )
+        }
     }
 
     /// Makes the IMAP session for a new connection.
@@ -265,9 +427,11 @@ pub fn on_interrupt(stop: impl Fn() + Send + 'static) -> Result<(), String> {
 }
 
 /// The line printed once listening, e.g. "moxide localserve: IMAP
-/// 127.0.0.1:1143 and [::1]:1143 (STARTTLS), IMAPS :1993, login
-/// mox@localhost / moxmoxmox, data in DIR".
-fn banner(listeners: &[(SocketAddr, Security)], dir: &Path) -> String {
+/// 127.0.0.1:1143 and [::1]:1143 (STARTTLS), IMAPS :1993, SMTP :1025,
+/// submission :1587 (STARTTLS), submissions :1465, login mox@localhost /
+/// moxmoxmox, data in DIR". `smtp` holds the SMTP, submission and
+/// submissions ports.
+fn banner(listeners: &[(SocketAddr, Security)], smtp: [u16; 3], dir: &Path) -> String {
     let of = |sec: Security| listeners.iter().filter(move |(_, s)| *s == sec);
     let plain: Vec<String> = of(Security::StartTls).map(|(a, _)| a.to_string()).collect();
     // IMAPS listens on the same addresses; its port is the news.
@@ -277,9 +441,12 @@ fn banner(listeners: &[(SocketAddr, Security)], dir: &Path) -> String {
         .into_iter()
         .collect();
     format!(
-        "moxide localserve: IMAP {} (STARTTLS), IMAPS :{}, login {ADDRESS} / {PASSWORD}, data in {}",
+        "moxide localserve: IMAP {} (STARTTLS), IMAPS :{}, SMTP :{}, submission :{} (STARTTLS), submissions :{}, login {ADDRESS} / {PASSWORD}, data in {}",
         plain.join(" and "),
         imaps.join(" and :"),
+        smtp[0],
+        smtp[1],
+        smtp[2],
         dir.display()
     )
 }
@@ -321,7 +488,10 @@ mod tests {
             Config {
                 ips: DEFAULT_IPS.to_vec(),
                 imap_port: 1143,
-                imaps_port: 1993
+                imaps_port: 1993,
+                smtp_port: 1025,
+                submission_port: 1587,
+                submissions_port: 1465,
             }
         );
         // A second read returns the same, from the file written by the first.
@@ -350,8 +520,8 @@ mod tests {
             l("[::1]:1993", Security::Implicit),
         ];
         assert_eq!(
-            banner(&listeners, Path::new("/d")),
-            "moxide localserve: IMAP 127.0.0.1:1143 and [::1]:1143 (STARTTLS), IMAPS :1993, login mox@localhost / moxmoxmox, data in /d"
+            banner(&listeners, [1025, 1587, 1465], Path::new("/d")),
+            "moxide localserve: IMAP 127.0.0.1:1143 and [::1]:1143 (STARTTLS), IMAPS :1993, SMTP :1025, submission :1587 (STARTTLS), submissions :1465, login mox@localhost / moxmoxmox, data in /d"
         );
     }
 
@@ -360,7 +530,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(CONFIG_FILE),
-            "ips = [\"127.0.0.1\"]\nimap_port = 0\nimaps_port = 0\n",
+            "ips = [\"127.0.0.1\"]\nimap_port = 0\nimaps_port = 0\nsmtp_port = 0\nsubmission_port = 0\nsubmissions_port = 0\n",
         )
         .unwrap();
         let p = prepare(Options {
@@ -369,15 +539,21 @@ mod tests {
         })
         .unwrap();
         let port = |i: usize| p.listeners[i].listener.local_addr().unwrap().port();
+        let sport = |i: usize| p.smtp_listeners[i].listener.local_addr().unwrap().port();
         assert_eq!(p.listeners.len(), 2);
+        assert_eq!(p.smtp_listeners.len(), 3);
+        assert_ne!(sport(0), 0);
         assert_ne!(port(0), 0);
         assert_eq!(p.listeners[0].addr.port(), port(0));
         assert_eq!(
             p.banner(),
             format!(
-                "moxide localserve: IMAP 127.0.0.1:{} (STARTTLS), IMAPS :{}, login mox@localhost / moxmoxmox, data in {}",
+                "moxide localserve: IMAP 127.0.0.1:{} (STARTTLS), IMAPS :{}, SMTP :{}, submission :{} (STARTTLS), submissions :{}, login mox@localhost / moxmoxmox, data in {}",
                 port(0),
                 port(1),
+                sport(0),
+                sport(1),
+                sport(2),
                 dir.path().display()
             )
         );

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use futures_rustls::TlsAcceptor;
 use moxide::localserve;
 use moxide::serve;
+use moxide_engine::smtp::Role;
 use smol::Executor;
 use tracing_subscriber::EnvFilter;
 
@@ -49,6 +50,17 @@ struct LocalserveArgs {
     /// moxide.toml (1993).
     #[arg(long, value_name = "PORT")]
     imaps_port: Option<u16>,
+    /// SMTP port for this run, instead of smtp_port from moxide.toml (1025).
+    #[arg(long, value_name = "PORT")]
+    smtp_port: Option<u16>,
+    /// Submission (STARTTLS) port for this run, instead of submission_port
+    /// from moxide.toml (1587).
+    #[arg(long, value_name = "PORT")]
+    submission_port: Option<u16>,
+    /// Submissions (implicit TLS) port for this run, instead of
+    /// submissions_port from moxide.toml (1465).
+    #[arg(long, value_name = "PORT")]
+    submissions_port: Option<u16>,
 }
 
 fn main() -> ExitCode {
@@ -65,7 +77,12 @@ fn main() -> ExitCode {
                 imap_port: a.imap_port,
                 imaps_port: a.imaps_port,
             };
-            match run_localserve(opts) {
+            let ports = localserve::SmtpPorts {
+                smtp: a.smtp_port,
+                submission: a.submission_port,
+                submissions: a.submissions_port,
+            };
+            match run_localserve(opts, ports) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("moxide localserve: {e}");
@@ -77,8 +94,8 @@ fn main() -> ExitCode {
 }
 
 /// Runs localserve on smol until Ctrl-C (or SIGTERM).
-fn run_localserve(opts: localserve::Options) -> Result<(), String> {
-    let mut prepared = localserve::prepare(opts)?;
+fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Result<(), String> {
+    let mut prepared = localserve::prepare_with(opts, ports)?;
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
     localserve::on_interrupt(move || {
         let _ = stop_tx.try_send(());
@@ -91,6 +108,18 @@ fn run_localserve(opts: localserve::Options) -> Result<(), String> {
         let l = serve::async_listener(b.listener)
             .map_err(|e| format!("listening on {}: {e}", b.addr))?;
         let accept = serve::accept_loop(ex.clone(), l, b.security, acceptor.clone(), make.clone());
+        ex.spawn(accept).detach();
+    }
+    let smtp = Arc::new(prepared.smtp_factory(Role::Inbound));
+    let submission = Arc::new(prepared.smtp_factory(Role::Submission));
+    for b in std::mem::take(&mut prepared.smtp_listeners) {
+        let l = serve::async_listener(b.listener)
+            .map_err(|e| format!("listening on {}: {e}", b.addr))?;
+        let make = match b.role {
+            Role::Inbound => smtp.clone(),
+            Role::Submission => submission.clone(),
+        };
+        let accept = serve::accept_loop(ex.clone(), l, b.security, acceptor.clone(), make);
         ex.spawn(accept).detach();
     }
     println!("{banner}");

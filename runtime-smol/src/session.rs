@@ -29,3 +29,12 @@ impl Session for moxide_engine::imap::Session {
         moxide_engine::imap::Session::tls_established(self, tls_exporter);
     }
 }
+
+/// SMTP sessions get no change notifications: the wake hook is a no-op.
+impl Session for moxide_engine::smtp::SmtpSession {
+    fn set_wake(&mut self, _wake: Arc<dyn Fn() + Send + Sync>) {}
+    fn handle_changes(&mut self, _now: Instant) {}
+    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>) {
+        moxide_engine::smtp::SmtpSession::tls_established(self, tls_exporter);
+    }
+}

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use moxide::localserve;
+use moxide_engine::smtp::Role;
 use moxide_tokio::serve;
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
@@ -50,6 +51,17 @@ struct LocalserveArgs {
     /// moxide.toml (1993).
     #[arg(long, value_name = "PORT")]
     imaps_port: Option<u16>,
+    /// SMTP port for this run, instead of smtp_port from moxide.toml (1025).
+    #[arg(long, value_name = "PORT")]
+    smtp_port: Option<u16>,
+    /// Submission (STARTTLS) port for this run, instead of submission_port
+    /// from moxide.toml (1587).
+    #[arg(long, value_name = "PORT")]
+    submission_port: Option<u16>,
+    /// Submissions (implicit TLS) port for this run, instead of
+    /// submissions_port from moxide.toml (1465).
+    #[arg(long, value_name = "PORT")]
+    submissions_port: Option<u16>,
 }
 
 fn main() -> ExitCode {
@@ -66,7 +78,12 @@ fn main() -> ExitCode {
                 imap_port: a.imap_port,
                 imaps_port: a.imaps_port,
             };
-            match run_localserve(opts) {
+            let ports = localserve::SmtpPorts {
+                smtp: a.smtp_port,
+                submission: a.submission_port,
+                submissions: a.submissions_port,
+            };
+            match run_localserve(opts, ports) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("moxide localserve: {e}");
@@ -79,8 +96,8 @@ fn main() -> ExitCode {
 
 /// Runs localserve on a single-threaded tokio runtime until Ctrl-C (or
 /// SIGTERM).
-fn run_localserve(opts: localserve::Options) -> Result<(), String> {
-    let mut prepared = localserve::prepare(opts)?;
+fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Result<(), String> {
+    let mut prepared = localserve::prepare_with(opts, ports)?;
     let stop = Arc::new(Notify::new());
     {
         let stop = stop.clone();
@@ -94,12 +111,24 @@ fn run_localserve(opts: localserve::Options) -> Result<(), String> {
     let make = Arc::new(prepared.session_factory());
     let banner = prepared.banner();
     let listeners = std::mem::take(&mut prepared.listeners);
+    let smtp_listeners = std::mem::take(&mut prepared.smtp_listeners);
+    let smtp = Arc::new(prepared.smtp_factory(Role::Inbound));
+    let submission = Arc::new(prepared.smtp_factory(Role::Submission));
     rt.block_on(async {
         for b in listeners {
             let l = tokio::net::TcpListener::from_std(b.listener)
                 .map_err(|e| format!("listening on {}: {e}", b.addr))?;
             let accept = serve::accept_loop(l, b.security, acceptor.clone(), make.clone());
             tokio::spawn(accept);
+        }
+        for b in smtp_listeners {
+            let l = tokio::net::TcpListener::from_std(b.listener)
+                .map_err(|e| format!("listening on {}: {e}", b.addr))?;
+            let make = match b.role {
+                Role::Inbound => smtp.clone(),
+                Role::Submission => submission.clone(),
+            };
+            tokio::spawn(serve::accept_loop(l, b.security, acceptor.clone(), make));
         }
         println!("{banner}");
         stop.notified().await;

@@ -178,6 +178,7 @@ fn the_default_directory_is_under_home() {
     cmd.arg("localserve")
         .args(["--imap-port", &imap.to_string()])
         .args(["--imaps-port", &imaps.to_string()])
+        .args(crate::common::SMTP_PORTS_ZERO)
         .env("HOME", home.path())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())

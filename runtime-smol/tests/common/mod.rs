@@ -27,6 +27,16 @@ pub fn free_ports() -> (u16, u16) {
     )
 }
 
+/// SMTP listeners on ports the OS picks (read back from the banner).
+pub const SMTP_PORTS_ZERO: [&str; 6] = [
+    "--smtp-port",
+    "0",
+    "--submission-port",
+    "0",
+    "--submissions-port",
+    "0",
+];
+
 pub fn localserve(dir: &Path, imap: u16, imaps: u16) -> Command {
     let mut c = Command::new(BIN);
     c.arg("localserve")
@@ -36,6 +46,7 @@ pub fn localserve(dir: &Path, imap: u16, imaps: u16) -> Command {
         .arg(imap.to_string())
         .arg("--imaps-port")
         .arg(imaps.to_string())
+        .args(SMTP_PORTS_ZERO)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -48,6 +59,10 @@ pub struct Server {
     pub child: Child,
     pub imap: u16,
     pub imaps: u16,
+    /// SMTP, submission (STARTTLS) and submissions (TLS) ports.
+    pub smtp: u16,
+    pub submission: u16,
+    pub submissions: u16,
 }
 
 impl Server {
@@ -74,17 +89,37 @@ impl Server {
                 panic!("localserve printed nothing within {STARTUP:?}");
             }
         };
-        let mut server = Server { child, imap, imaps };
+        let mut server = Server {
+            child,
+            imap,
+            imaps,
+            smtp: 0,
+            submission: 0,
+            submissions: 0,
+        };
         let v6 = if ipv6_loopback() {
             format!(" and [::1]:{imap}")
         } else {
             String::new()
         };
+        // The SMTP ports are the OS's choice: read them, then compare all.
+        let port_after = |key: &str| -> u16 {
+            line.split_once(key)
+                .and_then(|(_, rest)| rest.split([',', ' ']).next())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0)
+        };
+        server.smtp = port_after(", SMTP :");
+        server.submission = port_after(", submission :");
+        server.submissions = port_after(", submissions :");
         let want = format!(
-            "moxide localserve: IMAP 127.0.0.1:{imap}{v6} (STARTTLS), IMAPS :{imaps}, login mox@localhost / moxmoxmox, data in {}\n",
+            "moxide localserve: IMAP 127.0.0.1:{imap}{v6} (STARTTLS), IMAPS :{imaps}, SMTP :{}, submission :{} (STARTTLS), submissions :{}, login mox@localhost / moxmoxmox, data in {}\n",
+            server.smtp,
+            server.submission,
+            server.submissions,
             dir.display()
         );
-        if line != want {
+        if line != want || server.smtp == 0 {
             let _ = server.child.kill();
             let mut err = String::new();
             let _ = server.child.stderr.take().unwrap().read_to_string(&mut err);
