@@ -32,6 +32,8 @@ struct CoreConn {
     changed: Arc<AtomicBool>,
     received: Vec<u8>,
     closed: bool,
+    /// TLS from the start, or after STARTTLS.
+    tls: bool,
 }
 
 /// The bare core. Connections are TLS (with [`TLS_EXPORTER`]) unless
@@ -105,7 +107,10 @@ impl Core {
                 c.session.poll_transmit(&mut c.received);
                 while let Some(a) = c.session.poll_action() {
                     match a {
-                        Action::StartTls => c.session.tls_established(Some(TLS_EXPORTER.to_vec())),
+                        Action::StartTls => {
+                            c.tls = true;
+                            c.session.tls_established(Some(TLS_EXPORTER.to_vec()));
+                        }
                         Action::Close => c.closed = true,
                         _ => {}
                     }
@@ -170,6 +175,7 @@ impl Driver for Core {
             changed,
             received: Vec::new(),
             closed: false,
+            tls: !self.plain,
         });
         self.pump();
         Ok(())
@@ -211,6 +217,11 @@ impl Driver for Core {
 
     fn greeting_visible(&self) -> bool {
         true
+    }
+
+    fn tls_exporter(&mut self, n: usize) -> Option<Vec<u8>> {
+        let c = self.conn(n).ok()?;
+        c.tls.then(|| TLS_EXPORTER.to_vec())
     }
 
     fn finish(&mut self) -> Result<(), String> {

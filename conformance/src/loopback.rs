@@ -212,6 +212,17 @@ impl Driver for Loopback {
     fn finish(&mut self) -> Result<(), String> {
         Ok(())
     }
+
+    fn tls_exporter(&mut self, n: usize) -> Option<Vec<u8>> {
+        match &self.conn(n).ok()?.stream {
+            Stream::Tls(s) => s
+                .conn
+                .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
+                .ok()
+                .map(|b| b.to_vec()),
+            Stream::Plain(_) => None,
+        }
+    }
 }
 
 /// Runs the transcripts in `mode`, each against a fresh server from

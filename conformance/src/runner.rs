@@ -24,6 +24,9 @@ pub trait Driver {
     /// Checks done after the transcript (the core: the store's
     /// consistency check); an error fails the run.
     fn finish(&mut self) -> Result<(), String>;
+    /// The tls-exporter channel binding of connection `n` (RFC 9266), for
+    /// SCRAM -PLUS.
+    fn tls_exporter(&mut self, n: usize) -> Option<Vec<u8>>;
 }
 
 /// The result of one run.
@@ -207,7 +210,13 @@ impl<D: Driver> Run<'_, D> {
                                 .find(|(s, _)| *s == n)
                                 .map(|(_, c)| c.clone())
                                 .ok_or("{{scram-final}} without a SCRAM start before it")?;
-                            let fin = scram::client_final(&first, &plus, &t.scram_password)?;
+                            let cb = self.d.tls_exporter(n);
+                            let fin = scram::client_final(
+                                &first,
+                                &plus,
+                                &t.scram_password,
+                                cb.as_deref(),
+                            )?;
                             (fin, "{{scram-final}}".to_string())
                         }
                         Computed::CramMd5 { user } => (

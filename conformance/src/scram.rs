@@ -13,6 +13,8 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientFirst {
     pub hash: ScramHash,
+    /// The gs2 header (`n,,`, `y,,` or `p=tls-exporter,,`).
+    pub gs2: String,
     pub bare: String,
 }
 
@@ -34,27 +36,34 @@ pub fn observe(line: &[u8], current: Option<&ClientFirst>) -> Option<ClientFirst
         let Ok(msg) = String::from_utf8(raw) else {
             continue;
         };
-        // gs2-header "n,," or "y,," then client-first-message-bare.
-        if let Some(bare) = msg.strip_prefix("n,,").or_else(|| msg.strip_prefix("y,,")) {
-            return Some(ClientFirst {
-                hash,
-                bare: bare.to_string(),
-            });
+        // gs2-header ("n,,", "y,," or "p=tls-exporter,,"), then
+        // client-first-message-bare.
+        for gs2 in ["n,,", "y,,", "p=tls-exporter,,"] {
+            if let Some(bare) = msg.strip_prefix(gs2) {
+                return Some(ClientFirst {
+                    hash,
+                    gs2: gs2.to_string(),
+                    bare: bare.to_string(),
+                });
+            }
         }
     }
     // The mechanism alone (initial response on the next line).
     Some(ClientFirst {
         hash,
+        gs2: current.map(|c| c.gs2.clone()).unwrap_or_default(),
         bare: current.map(|c| c.bare.clone()).unwrap_or_default(),
     })
 }
 
 /// The base64 client-final-message for the base64 `server_first` (the
-/// text after `+ `), or why it cannot be made.
+/// text after `+ `), or why it cannot be made. `channel_binding` is the
+/// connection's tls-exporter value (RFC 9266), needed for `p=`.
 pub fn client_final(
     first: &ClientFirst,
     server_first_b64: &str,
     password: &str,
+    channel_binding: Option<&[u8]>,
 ) -> Result<String, String> {
     let sf = B64
         .decode(server_first_b64.trim())
@@ -76,8 +85,14 @@ pub fn client_final(
     let salted = h.salted_password(password.as_bytes(), &salt, iterations);
     let client_key = h.hmac(&salted, b"Client Key");
     let stored_key = h.hash(&client_key);
-    // c=biws is base64("n,,"): no channel binding.
-    let without_proof = format!("c=biws,r={nonce}");
+    // c= is base64(gs2 header + channel binding data), RFC 5802 7.
+    let mut cbind = first.gs2.as_bytes().to_vec();
+    if first.gs2.starts_with("p=") {
+        cbind.extend_from_slice(
+            channel_binding.ok_or("channel binding without a TLS exporter value")?,
+        );
+    }
+    let without_proof = format!("c={},r={nonce}", B64.encode(cbind));
     let auth_message = format!("{},{sf},{without_proof}", first.bare);
     let signature = h.hmac(&stored_key, auth_message.as_bytes());
     let proof: Vec<u8> = client_key
@@ -121,7 +136,7 @@ mod tests {
             "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
         );
         let cf = B64
-            .decode(client_final(&first, &sf, "pencil").unwrap())
+            .decode(client_final(&first, &sf, "pencil", None).unwrap())
             .unwrap();
         assert_eq!(
             String::from_utf8(cf).unwrap(),
