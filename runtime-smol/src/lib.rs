@@ -9,6 +9,7 @@ extern crate self as moxide;
 mod line_conn;
 pub mod listen;
 pub mod localserve;
+pub mod sendmail;
 pub mod serve;
 #[cfg(test)]
 mod serve_tests;

@@ -3,6 +3,9 @@
 //! Commands:
 //! - `moxide localserve [--dir DIR] [--imap-port PORT] [--imaps-port PORT]`:
 //!   a local IMAP server for developing mail clients (see [`localserve`]).
+//! - `moxide sendmail [FLAGS] [RECIPIENTS]`: a drop-in /usr/sbin/sendmail
+//!   submitting to the server of /etc/moxide/sendmail.toml (see
+//!   [`moxide::sendmail`]).
 //! - `moxide version`: prints the version.
 
 use std::path::PathBuf;
@@ -32,6 +35,16 @@ enum Command {
     /// 1993, account mox@localhost with password moxmoxmox, a self-signed
     /// certificate. Ctrl-C stops it; a later start reuses the data.
     Localserve(LocalserveArgs),
+    /// Submit the message on stdin, as /usr/sbin/sendmail, to the
+    /// submission server named in /etc/moxide/sendmail.toml (or the file
+    /// in $MOXIDE_SENDMAIL_CONFIG). Flags: -t (recipients from To/Cc/Bcc),
+    /// -f ADDR (envelope sender), -i/-oi; -B, -F, -o… and the like are
+    /// ignored.
+    Sendmail {
+        /// Flags and recipients, as for sendmail.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Print the version.
     Version,
 }
@@ -70,6 +83,14 @@ fn main() -> ExitCode {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Sendmail { args } => match moxide::sendmail::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("moxide sendmail: {e}");
+                // EX_TEMPFAIL of sysexits.h: the caller may retry.
+                ExitCode::from(75)
+            }
+        },
         Command::Localserve(a) => {
             init_logging();
             let opts = localserve::Options {

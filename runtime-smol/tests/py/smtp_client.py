@@ -8,6 +8,8 @@ Usage: smtp_client.py STEP HOST PORT IMAPS_PORT
                 message without Message-ID and Date
   submissions   port 1465: implicit TLS, AUTH, send
   errors        port 1025: the recipients that fail on purpose
+  readback SUBJECT   (PORT unused) the messages with SUBJECT: count, and of
+                the first its header field names and body
 
 Each step prints one line per check, `name: value`; the Rust test compares
 the output exactly. The certificate is self-signed: not verified.
@@ -35,14 +37,14 @@ def message(subject, full):
     return head + b"\r\nHello from smtplib.\r\n"
 
 
-def read_back(host, imaps, subject):
-    """The stored message with this subject (prefix + file)."""
+def read_back(host, imaps, subject, count=1):
+    """The first stored message with this subject (prefix + file)."""
     m = imaplib.IMAP4_SSL(host, imaps, ssl_context=context())
     m.login("mox@localhost", "moxmoxmox")
     m.select("INBOX")
     typ, data = m.search(None, "SUBJECT", '"' + subject + '"')
     nums = data[0].split()
-    if len(nums) != 1:
+    if len(nums) != count:
         raise SystemExit("found %d messages with subject %s" % (len(nums), subject))
     typ, data = m.fetch(nums[0], "(BODY.PEEK[])")
     m.logout()
@@ -56,6 +58,15 @@ def show_stored(stored, sent):
 
 def main():
     step, host, port, imaps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    if step == "readback":
+        want = int(sys.argv[6]) if len(sys.argv) > 6 else 1
+        stored = read_back(host, imaps, sys.argv[5], want)
+        head, body = stored.split(b"\r\n\r\n", 1)
+        names = [l.split(b":", 1)[0].decode() for l in head.split(b"\r\n") if l[:1] not in (b" ", b"\t")]
+        print("count:", want)
+        print("fields:", " ".join(names))
+        print("body:", repr(body))
+        return
     subject = "moxide-" + step + "-" + uuid.uuid4().hex
     if step == "smtp":
         msg = message(subject, True)
