@@ -125,9 +125,12 @@ fn misc_commands() {
     );
     c.expect(
         "a5 GETQUOTAROOT INBOX",
-        &["* QUOTAROOT INBOX \"\"", "a5 OK GETQUOTAROOT completed"],
+        &["* QUOTAROOT INBOX", "a5 OK GETQUOTAROOT completed"],
     );
-    c.expect("a6 GETQUOTA \"\"", &["a6 OK GETQUOTA completed"]);
+    c.expect(
+        "a6 GETQUOTA \"\"",
+        &["a6 NO [NONEXISTENT] no such quota root"],
+    );
     c.expect(
         "a7 SETQUOTA \"\" (STORAGE 10)",
         &["a7 NO [NOPERM] quota is set by the administrator"],
@@ -168,6 +171,49 @@ fn quota_reports_usage_and_limit() {
     assert_eq!(
         c.append("p2", "inbox", "", &big),
         "p2 NO [OVERQUOTA] over quota\r\n"
+    );
+    env.check();
+}
+
+#[test]
+fn quota_roots() {
+    let env = Env::new();
+    let mut c = env.login();
+    // No limit: no quota root (RFC 9208 4.3.2), and "" is not a root.
+    c.expect(
+        "a1 GETQUOTAROOT Inbox",
+        &["* QUOTAROOT INBOX", "a1 OK GETQUOTAROOT completed"],
+    );
+    c.expect(
+        "a2 GETQUOTA \"\"",
+        &["a2 NO [NONEXISTENT] no such quota root"],
+    );
+    c.expect(
+        "a3 GETQUOTA \"nonexistent-root\"",
+        &["a3 NO [NONEXISTENT] no such quota root"],
+    );
+    c.expect(
+        "a4 GETQUOTAROOT Nope",
+        &["a4 NO [NONEXISTENT] no such mailbox"],
+    );
+    env.store.account("mox").unwrap().set_quota(8192).unwrap();
+    c.append("p1", "inbox", "", &message("q", "quota"));
+    // With a limit: the root "" and its QUOTA response.
+    c.expect(
+        "b1 GETQUOTAROOT INBOX",
+        &[
+            "* QUOTAROOT INBOX \"\"",
+            "* QUOTA \"\" (STORAGE 1 8)",
+            "b1 OK GETQUOTAROOT completed",
+        ],
+    );
+    c.expect(
+        "b2 GETQUOTA \"\"",
+        &["* QUOTA \"\" (STORAGE 1 8)", "b2 OK GETQUOTA completed"],
+    );
+    c.expect(
+        "b3 GETQUOTA \"other\"",
+        &["b3 NO [NONEXISTENT] no such quota root"],
     );
     env.check();
 }
