@@ -243,3 +243,35 @@ fn multiappend_and_replace() {
     );
     env.check();
 }
+
+#[test]
+fn sent_dates_use_the_date_header_zone() {
+    let env = Env::new();
+    let mut c = env.login();
+    // 21:52 -0800 on 7 Feb is 8 Feb in UTC; 00:30 +0200 on 8 Feb is 7 Feb
+    // in UTC. RFC 9051 6.4.4: the date disregarding time and timezone.
+    let west =
+        "From: a@example.org\r\nSubject: west\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\n\r\nx\r\n";
+    let east =
+        "From: b@example.org\r\nSubject: east\r\nDate: Tue, 8 Feb 1994 00:30:00 +0200\r\n\r\nx\r\n";
+    let none = "From: c@example.org\r\nSubject: undated\r\n\r\nx\r\n";
+    for (tag, msg) in [("p1", west), ("p2", east), ("p3", none)] {
+        let out = c.append(tag, "INBOX", "", msg);
+        assert!(out.starts_with(&format!("{tag} OK [APPENDUID")), "{out}");
+    }
+    c.send("s1 SELECT INBOX");
+    for (tag, keys, want) in [
+        ("t1", "SENTBEFORE 8-Feb-1994", "* SEARCH 1"),
+        ("t2", "SENTON 7-Feb-1994", "* SEARCH 1"),
+        ("t3", "SENTON 8-Feb-1994", "* SEARCH 2"),
+        ("t4", "SENTSINCE 8-Feb-1994", "* SEARCH 2"),
+        ("t5", "SENTSINCE 7-Feb-1994", "* SEARCH 1 2"),
+        ("t6", "SENTBEFORE 9-Feb-1994", "* SEARCH 1 2"),
+        ("t7", "NOT SENTON 7-Feb-1994", "* SEARCH 2 3"),
+    ] {
+        c.expect(
+            &format!("{tag} SEARCH {keys}"),
+            &[want, &format!("{tag} OK SEARCH completed")],
+        );
+    }
+}

@@ -127,6 +127,25 @@ fn day_of(unix: i64, zone_minutes: i16) -> i64 {
         .days_since_epoch()
 }
 
+/// The day of the Date header in the header's own time zone: SENT* keys
+/// compare "disregarding time and timezone" (RFC 9051 6.4.4), so
+/// `Mon, 7 Feb 1994 21:52:25 -0800` is 7-Feb-1994 although it is 8 Feb
+/// in UTC. None when the message has no valid Date.
+fn sent_day(st: &MessageStructure) -> Option<i64> {
+    let unix = st.date()?;
+    let raw = st.envelope().date.as_deref()?;
+    let parsed = mail_parser::DateTime::parse_rfc822(&String::from_utf8_lossy(raw))?;
+    let minutes = i16::from(parsed.tz_hour)
+        .checked_mul(60)?
+        .checked_add(i16::from(parsed.tz_minute))?;
+    let zone = if parsed.tz_before_gmt {
+        -minutes
+    } else {
+        minutes
+    };
+    Some(day_of(unix, zone))
+}
+
 fn cmp_day(day: i64, d: &Date, f: fn(i64, i64) -> bool) -> bool {
     f(day, d.days_since_epoch())
 }
@@ -174,7 +193,7 @@ pub(crate) fn eval(
         K::SavedOn(d) => m.saved != 0 && cmp_day(day_of(m.saved, 0), d, eq),
         K::SavedSince(d) => m.saved != 0 && cmp_day(day_of(m.saved, 0), d, ge),
         K::SentBefore(d) | K::SentOn(d) | K::SentSince(d) => {
-            let Some(sent) = c.structure(ctx.acct)?.date() else {
+            let Some(sent) = sent_day(c.structure(ctx.acct)?) else {
                 return Ok(false);
             };
             let f = match key {
@@ -182,7 +201,7 @@ pub(crate) fn eval(
                 K::SentOn(_) => eq,
                 _ => ge,
             };
-            cmp_day(day_of(sent, 0), d, f)
+            cmp_day(sent, d, f)
         }
         // RFC 5032: age of the internal date in seconds.
         K::Older(n) => ctx.now.saturating_sub(m.received) > i64::from(*n),
