@@ -7,7 +7,7 @@ use moxide_proto::imap::core::{Mailbox, StatusAttr, Tag};
 use moxide_proto::imap::resp::{Data, ListData, ListExtItem, MailboxAttr};
 use moxide_storage::{Mailbox as StoredMailbox, SpecialUse};
 
-use super::status;
+use super::{status, wire_name};
 use crate::imap::Session;
 
 /// Whether `name` matches a LIST pattern: `*` matches anything, `%`
@@ -104,6 +104,16 @@ pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
         Ok(v) => v,
         Err(e) => return s.store_error(tag, e, "LIST"),
     };
+    // RFC 5258 3.1: the SUBSCRIBED selection returns subscribed names that
+    // are not mailboxes too, marked \NonExistent.
+    let subscriptions = if only_subscribed {
+        match acct.subscriptions() {
+            Ok(v) => v,
+            Err(e) => return s.store_error(tag, e, "LIST"),
+        }
+    } else {
+        Vec::new()
+    };
     let mut names: Vec<&str> = all
         .iter()
         .filter(|m| !m.deleted)
@@ -117,10 +127,39 @@ pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
         .filter(|p| !p.is_empty())
         .map(|p| format!("{reference}{p}"))
         .collect();
-    for mb in all.iter().filter(|m| !m.deleted) {
-        if !patterns.iter().any(|p| name_matches(p, &mb.name)) {
+    let matching = |name: &str| patterns.iter().any(|p| name_matches(p, name));
+    // Existing mailboxes, and subscribed names without one, in name order.
+    let mut entries: Vec<(&str, Option<&StoredMailbox>)> = all
+        .iter()
+        .filter(|m| !m.deleted && matching(&m.name))
+        .map(|m| (m.name.as_str(), Some(m)))
+        .collect();
+    entries.extend(
+        subscriptions
+            .iter()
+            .filter(|n| names.binary_search(&n.as_str()).is_err() && matching(n))
+            .map(|n| (n.as_str(), None)),
+    );
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, mb) in entries {
+        let Some(mb) = mb else {
+            if only_special {
+                continue;
+            }
+            // RFC 5258 3.4: \NonExistent implies \NoSelect; children, if
+            // any, are still reported (RFC 3348).
+            let mut attrs = vec![MailboxAttr::Subscribed, MailboxAttr::NonExistent];
+            if has_children(&names, name) {
+                attrs.push(MailboxAttr::HasChildren);
+            }
+            s.data(Data::List(ListData {
+                attrs,
+                delimiter: Some('/'),
+                mailbox: wire_name(name),
+                extended: Vec::new(),
+            }));
             continue;
-        }
+        };
         let mut extended = Vec::new();
         if only_subscribed && !mb.subscribed {
             if recursive && has_subscribed_child(&all, &mb.name) {
@@ -143,7 +182,7 @@ pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
             MailboxAttr::HasNoChildren
         });
         attrs.extend(special);
-        let mailbox = Mailbox::new(mb.name.clone());
+        let mailbox = wire_name(&mb.name);
         s.data(Data::List(ListData {
             attrs,
             delimiter: Some('/'),
@@ -158,7 +197,9 @@ pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
     s.ok(tag, None, "LIST completed");
 }
 
-/// LSUB reference pattern (RFC 3501 6.3.9).
+/// LSUB reference pattern (RFC 3501 6.3.9): the subscribed names, whether
+/// or not a mailbox has that name (RFC 3501 6.3.6: the server MUST NOT
+/// drop a subscription because the mailbox is gone).
 pub(crate) fn lsub(s: &mut Session, tag: Tag, reference: &Mailbox, pattern: &str) {
     let Some(acct) = s.account() else {
         return s.bad(tag, "not authenticated");
@@ -172,20 +213,18 @@ pub(crate) fn lsub(s: &mut Session, tag: Tag, reference: &Mailbox, pattern: &str
         }));
         return s.ok(tag, None, "LSUB completed");
     }
-    let all = match acct.mailboxes() {
+    let subscriptions = match acct.subscriptions() {
         Ok(v) => v,
         Err(e) => return s.store_error(tag, e, "LSUB"),
     };
     let pattern = format!("{}{pattern}", reference.as_str());
-    for mb in all.iter().filter(|m| m.subscribed && !m.deleted) {
-        if name_matches(&pattern, &mb.name) {
-            s.data(Data::Lsub(ListData {
-                attrs: Vec::new(),
-                delimiter: Some('/'),
-                mailbox: Mailbox::new(mb.name.clone()),
-                extended: Vec::new(),
-            }));
-        }
+    for name in subscriptions.iter().filter(|n| name_matches(&pattern, n)) {
+        s.data(Data::Lsub(ListData {
+            attrs: Vec::new(),
+            delimiter: Some('/'),
+            mailbox: wire_name(name),
+            extended: Vec::new(),
+        }));
     }
     s.ok(tag, None, "LSUB completed");
 }

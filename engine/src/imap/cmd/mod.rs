@@ -37,6 +37,19 @@ pub(crate) mod thread;
 use moxide_proto::imap::core::Mailbox;
 use moxide_storage::mailbox_name;
 
+/// The name a stored mailbox goes out as. Storage spells the inbox
+/// `Inbox`; the client sees `INBOX` (RFC 9051 5.1), and the names below it
+/// carry the same spelling of the prefix (`INBOX/child`), as Dovecot does.
+/// Names from the client find them in any case (see [`storage_name`]).
+pub(crate) fn wire_name(stored: &str) -> Mailbox {
+    match stored.strip_prefix(mailbox_name::INBOX) {
+        Some(rest) if rest.is_empty() || rest.starts_with(mailbox_name::SEPARATOR) => {
+            Mailbox::new(format!("INBOX{rest}"))
+        }
+        _ => Mailbox::new(stored),
+    }
+}
+
 /// The storage name for a mailbox name from the client, or None when it is
 /// not a valid name.
 pub(crate) fn storage_name(m: &Mailbox) -> Option<String> {

@@ -96,7 +96,7 @@ pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox, params: &SelectParams,
         s.data(Data::List(ListData {
             attrs: Vec::new(),
             delimiter: Some('/'),
-            mailbox: Mailbox::new(mb.name.clone()),
+            mailbox: super::wire_name(&mb.name),
             extended: Vec::new(),
         }));
     }
