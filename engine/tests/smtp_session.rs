@@ -333,3 +333,43 @@ fn localserve_failures_on_purpose() {
     assert!(c.closed);
     env.check();
 }
+
+#[test]
+fn submission_to_a_remote_recipient_says_there_is_no_queue() {
+    let env = Env::new();
+    let mut c = authed(&env);
+    c.send("MAIL FROM:<mox@localhost>\r\n");
+    assert_eq!(
+        c.send("RCPT TO:<someone@example.org>\r\n"),
+        "550 5.1.1 no outgoing queue yet: only local recipients can be reached\r\n"
+    );
+    env.check();
+}
+
+/// The same transcript fed whole and byte by byte gives the same output
+/// and the same stored message.
+#[test]
+fn input_split_at_every_byte_gives_the_same_result() {
+    let input = format!(
+        "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<mox@localhost>\r\nDATA\r\n{MSG}..dot\r\n.\r\nQUIT\r\n"
+    );
+    let run = |split: bool| {
+        let env = Env::new();
+        let mut c = env.session(inbound(), false);
+        let mut out = String::new();
+        if split {
+            for b in input.as_bytes() {
+                c.s.handle_input(c.now, std::slice::from_ref(b));
+                out.push_str(&c.drain());
+            }
+        } else {
+            out = c.send(&input);
+        }
+        env.check();
+        (out, env.inbox())
+    };
+    let whole = run(false);
+    assert_eq!(whole, run(true));
+    assert!(whole.1[0].ends_with("\r\n.dot\r\n"), "{:?}", whole.1);
+    assert!(whole.0.ends_with("221 2.0.0 bye\r\n"), "{}", whole.0);
+}

@@ -257,6 +257,13 @@ impl SmtpSession {
                 self.txn.rcpt_locals.push(local);
                 self.conn.accept();
             }
+            Err(inbound::RecipientError::Unknown) if self.cfg.role == Role::Submission => {
+                self.conn.reject(Reply::with(
+                    550,
+                    (5, 1, 1),
+                    "no outgoing queue yet: only local recipients can be reached",
+                ));
+            }
             Err(e) => self.conn.reject(e.reply()),
         }
     }
