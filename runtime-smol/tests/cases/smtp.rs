@@ -57,6 +57,10 @@ fn smtplib_over_smtp_submission_and_submissions_then_imap_reads_back() {
         submitted
     );
     assert_eq!(
+        smtp_client(py, "submission-starttls", server.submission, imaps),
+        submitted
+    );
+    assert_eq!(
         smtp_client(py, "submissions", server.submissions, imaps),
         submitted
     );

@@ -6,6 +6,7 @@ Usage: smtp_client.py STEP HOST PORT IMAPS_PORT
                 (localserve delivers it to mox@localhost)
   submission    port 1587: AUTH PLAIN without TLS (loopback), send a
                 message without Message-ID and Date
+  submission-starttls  port 1587: STARTTLS, then as submission
   submissions   port 1465: implicit TLS, AUTH, send
   errors        port 1025: the recipients that fail on purpose
   readback SUBJECT   (PORT unused) the messages with SUBJECT: count, and of
@@ -78,10 +79,13 @@ def main():
             print("auth-offered:", s.has_extn("auth"))
             print("refused:", s.sendmail("sender@example.org", ["someone@elsewhere.example"], msg))
         show_stored(read_back(host, imaps, subject), msg)
-    elif step in ("submission", "submissions"):
+    elif step in ("submission", "submission-starttls", "submissions"):
         msg = message(subject, False)
         if step == "submission":
             s = smtplib.SMTP(host, port, local_hostname="client.example")
+        elif step == "submission-starttls":
+            s = smtplib.SMTP(host, port, local_hostname="client.example")
+            s.starttls(context=context())
         else:
             s = smtplib.SMTP_SSL(host, port, local_hostname="client.example", context=context())
         with s:
