@@ -85,3 +85,37 @@ fn localserve_recipients_fail_on_purpose() {
     );
     drop(server);
 }
+
+#[test]
+fn a_client_leaving_mid_data_leaves_nothing_stored() {
+    use std::io::{Read, Write};
+    let Some(py) = python("a_client_leaving_mid_data_leaves_nothing_stored") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (imap, imaps) = free_ports();
+    let server = Server::start(dir.path(), imap, imaps);
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", server.smtp)).unwrap();
+    tcp.write_all(
+        b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<mox@localhost>\r\nDATA\r\nSubject: half-sent\r\n\r\nthe first half\r\n",
+    )
+    .unwrap();
+    // Wait for the 354 so the data is surely being received, then leave.
+    let mut got = Vec::new();
+    let mut b = [0u8; 512];
+    while !String::from_utf8_lossy(&got).contains("354 ") {
+        let n = tcp.read(&mut b).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&b[..n]);
+    }
+    drop(tcp);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let out = Command::new(py)
+        .arg(script())
+        .args(["readback", "127.0.0.1", "0", &imaps.to_string(), "half-sent", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "count: 0\n");
+    assert!(out.status.success());
+    drop(server);
+}

@@ -47,6 +47,9 @@ def read_back(host, imaps, subject, count=1):
     nums = data[0].split()
     if len(nums) != count:
         raise SystemExit("found %d messages with subject %s" % (len(nums), subject))
+    if count == 0:
+        m.logout()
+        return None
     typ, data = m.fetch(nums[0], "(BODY.PEEK[])")
     m.logout()
     return data[0][1]
@@ -62,9 +65,11 @@ def main():
     if step == "readback":
         want = int(sys.argv[6]) if len(sys.argv) > 6 else 1
         stored = read_back(host, imaps, sys.argv[5], want)
+        print("count:", want)
+        if stored is None:
+            return
         head, body = stored.split(b"\r\n\r\n", 1)
         names = [l.split(b":", 1)[0].decode() for l in head.split(b"\r\n") if l[:1] not in (b" ", b"\t")]
-        print("count:", want)
         print("fields:", " ".join(names))
         print("body:", repr(body))
         return
