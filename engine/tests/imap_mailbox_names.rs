@@ -148,3 +148,39 @@ fn inbox_children_are_spelled_like_inbox() {
     c.expect("c8 DELETE INBOX/rust", &["c8 OK DELETE completed"]);
     env.check();
 }
+
+#[test]
+fn delete_parent_and_select_list_attributes() {
+    let env = Env::new();
+    let mut c = env.login();
+    c.expect("a1 CREATE Top/Leaf", &["a1 OK CREATE completed"]);
+    // RFC 9051 6.3.4: NO with HASCHILDREN for a mailbox with children.
+    c.expect(
+        "a2 DELETE Top",
+        &["a2 NO [HASCHILDREN] mailbox has children"],
+    );
+    c.expect(
+        "a3 ENABLE IMAP4rev2",
+        &["* ENABLED IMAP4rev2", "a3 OK ENABLE completed"],
+    );
+    // RFC 9051 6.3.2: SELECT's LIST response has the accurate attributes.
+    let out = c.send("a4 EXAMINE Top");
+    assert!(
+        out.contains("\r\n* LIST (\\HasChildren) \"/\" Top\r\na4 OK [READ-ONLY]"),
+        "{out}"
+    );
+    let out = c.send("a5 SELECT Sent");
+    assert!(
+        out.contains("\r\n* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\na5 OK [READ-WRITE]"),
+        "{out}"
+    );
+    let out = c.send("a6 SELECT inbox");
+    assert!(
+        out.contains("\r\n* LIST (\\HasNoChildren) \"/\" INBOX\r\na6 OK [READ-WRITE]"),
+        "{out}"
+    );
+    c.expect("a7 DELETE Top/Leaf", &["a7 OK DELETE completed"]);
+    c.expect("a8 DELETE Top", &["a8 OK DELETE completed"]);
+    c.expect("a9 LIST \"\" Top*", &["a9 OK LIST completed"]);
+    env.check();
+}

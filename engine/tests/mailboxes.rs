@@ -144,7 +144,7 @@ fn misc_commands() {
             "* OK [UIDVALIDITY 1] uidvalidity",
             "* OK [UIDNEXT 1] next uid",
             "* OK [HIGHESTMODSEQ 2] highest modseq",
-            "* LIST () \"/\" INBOX",
+            "* LIST (\\HasNoChildren) \"/\" INBOX",
             "a8 OK [READ-WRITE] SELECT completed",
         ],
     );

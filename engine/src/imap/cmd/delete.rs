@@ -1,5 +1,6 @@
-//! DELETE (RFC 9051 6.3.5). INBOX cannot be deleted; storage refuses a
-//! mailbox with children.
+//! DELETE (RFC 9051 6.3.4). INBOX cannot be deleted; a mailbox with
+//! children is refused with HASCHILDREN (RFC 9051 6.3.4, 7.1), as storage
+//! refuses to delete it.
 
 use moxide_proto::imap::core::{Mailbox, Tag};
 use moxide_proto::imap::resp::Code;
@@ -21,6 +22,19 @@ pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox) {
     }
     if s.sel.as_ref().is_some_and(|sel| sel.name == name) {
         return s.no(tag, Some(Code::InUse), "mailbox is selected");
+    }
+    // RFC 9051 6.3.4: "The NO response SHOULD include the HASCHILDREN
+    // response code".
+    match acct.mailboxes() {
+        Ok(all) => {
+            if all
+                .iter()
+                .any(|mb| !mb.deleted && mailbox_name::is_descendant(&mb.name, &name))
+            {
+                return s.no(tag, Some(Code::HasChildren), "mailbox has children");
+            }
+        }
+        Err(e) => return s.store_error(tag, e, "DELETE"),
     }
     match acct.delete_mailbox(&name) {
         Ok(()) => s.ok(tag, None, "DELETE completed"),

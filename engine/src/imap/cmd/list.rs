@@ -77,6 +77,23 @@ fn has_subscribed_child(all: &[StoredMailbox], name: &str) -> bool {
         .any(|m| m.subscribed && m.name.starts_with(&prefix))
 }
 
+/// The attributes LIST gives an existing mailbox, without \Subscribed:
+/// children (RFC 3348) and special use (RFC 6154). `all` is every mailbox
+/// of the account. SELECT's LIST response uses them too (RFC 9051 6.3.2:
+/// "The list of mailbox attributes MUST be accurate").
+pub(crate) fn mailbox_attrs(all: &[StoredMailbox], mb: &StoredMailbox) -> Vec<MailboxAttr> {
+    let children = all
+        .iter()
+        .any(|m| !m.deleted && moxide_storage::mailbox_name::is_descendant(&m.name, &mb.name));
+    let mut attrs = vec![if children {
+        MailboxAttr::HasChildren
+    } else {
+        MailboxAttr::HasNoChildren
+    }];
+    attrs.extend(special_attrs(mb.special_use));
+    attrs
+}
+
 /// LIST [(selection)] reference patterns [RETURN (options)].
 pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
     let Some(acct) = s.account() else {

@@ -92,9 +92,14 @@ pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox, params: &SelectParams,
     untagged_ok(s, Code::UidNext(mb.uidnext), "next uid");
     untagged_ok(s, Code::HighestModSeq(mb.modseq.max(1)), "highest modseq");
     if s.ext.rev2 {
-        // RFC 9051 6.3.2: the LIST response for the mailbox name.
+        // RFC 9051 6.3.2: the LIST response for the mailbox name, with
+        // accurate attributes.
+        let attrs = match acct.mailboxes() {
+            Ok(all) => super::list::mailbox_attrs(&all, &mb),
+            Err(e) => return s.store_error(tag, e, "SELECT"),
+        };
         s.data(Data::List(ListData {
-            attrs: Vec::new(),
+            attrs,
             delimiter: Some('/'),
             mailbox: super::wire_name(&mb.name),
             extended: Vec::new(),
