@@ -1,0 +1,687 @@
+//! imapbench: a small std-only IMAP load client for comparing moxide with
+//! Dovecot (see ../README.md). Blocking sockets, one thread per connection,
+//! so the client does little work per byte and is not the bottleneck.
+//!
+//! Subcommands (ADDR is host:port; PID is the server's (master) pid, whose
+//! process tree is sampled for CPU time via /proc/PID/stat):
+//!   append ADDR USER PASS MAILBOX COUNT CONNS PID
+//!       APPEND COUNT generated messages over CONNS connections, pipelined
+//!       with LITERAL+ (non-synchronising literals) when advertised.
+//!   cmd ADDR USER PASS MAILBOX REPEAT PID COMMAND [RESET]
+//!       SELECT MAILBOX, then REPEAT times: send RESET untimed (if given),
+//!       then time COMMAND from sending to its tagged OK.
+//!   idle ADDR USER PASS MAILBOX N THREADS
+//!       open N connections, LOGIN, SELECT, IDLE; print READY; hold them
+//!       until stdin is closed.
+//!   mem PID
+//!       RSS and PSS summed over PID and its descendants.
+//!   gen N
+//!       write message N to stdout (to inspect the generated mail).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::process::exit;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The word SEARCH TEXT looks for; it is in 1% of generated messages.
+const RARE_WORD: &str = "zanzibarqua";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let r = match args.get(1).map(String::as_str) {
+        Some("append") if args.len() == 9 => cmd_append(&args[2..]),
+        Some("cmd") if args.len() == 9 || args.len() == 10 => cmd_cmd(&args[2..]),
+        Some("idle") if args.len() == 8 => cmd_idle(&args[2..]),
+        Some("mem") if args.len() == 3 => {
+            let pid: u32 = args[2].parse().unwrap_or(0);
+            let (rss, pss, n) = tree_mem(pid);
+            println!("rss_kb={rss} pss_kb={pss} procs={n}");
+            Ok(())
+        }
+        Some("gen") if args.len() == 3 => {
+            let n: usize = args[2].parse().unwrap_or(0);
+            io::stdout()
+                .write_all(&gen_message(n))
+                .map_err(|e| e.to_string())
+        }
+        _ => Err("usage: see the doc comment of src/main.rs".to_string()),
+    };
+    if let Err(e) = r {
+        eprintln!("imapbench: {e}");
+        exit(1);
+    }
+}
+
+// ---------------------------------------------------------------- /proc
+
+/// (pid, ppid, utime+stime ticks, rss pages) for every process.
+fn all_procs() -> Vec<(u32, u32, u64, u64)> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(s) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = s.rfind(')') else { continue };
+        let f: Vec<&str> = s[close + 2..].split(' ').collect();
+        // After ")": state(3) ppid(4) ... utime(14) stime(15) ... rss(24).
+        let g = |i: usize| {
+            f.get(i - 3)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        out.push((pid, g(4) as u32, g(14) + g(15), g(24)));
+    }
+    out
+}
+
+/// PID and all its descendants.
+fn tree(pid: u32) -> Vec<(u32, u64, u64)> {
+    let procs = all_procs();
+    let mut kids: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, p) in procs.iter().enumerate() {
+        kids.entry(p.1).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<usize> = procs.iter().position(|p| p.0 == pid).into_iter().collect();
+    while let Some(i) = stack.pop() {
+        let p = procs[i];
+        out.push((p.0, p.2, p.3));
+        if let Some(k) = kids.get(&p.0) {
+            stack.extend(k);
+        }
+    }
+    out
+}
+
+/// CPU seconds (user+system) used so far by PID's process tree.
+fn tree_cpu(pid: u32) -> f64 {
+    let ticks: u64 = tree(pid).iter().map(|p| p.1).sum();
+    ticks as f64 / 100.0 // CLK_TCK is 100 on Linux/x86_64 and arm64
+}
+
+/// (RSS kB, PSS kB, process count) over PID's process tree.
+fn tree_mem(pid: u32) -> (u64, u64, usize) {
+    let t = tree(pid);
+    let mut rss = 0;
+    let mut pss = 0;
+    for (p, _, _) in &t {
+        if let Ok(s) = fs::read_to_string(format!("/proc/{p}/smaps_rollup")) {
+            for l in s.lines() {
+                let kb = |l: &str| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                if l.starts_with("Rss:") {
+                    rss += kb(l);
+                } else if l.starts_with("Pss:") {
+                    pss += kb(l);
+                }
+            }
+        }
+    }
+    (rss, pss, t.len())
+}
+
+// ---------------------------------------------------------------- IMAP
+
+/// A connection: buffered reader and writer on one socket.
+struct Conn {
+    r: BufReader<TcpStream>,
+    w: BufWriter<TcpStream>,
+    tag: usize,
+    caps: String,
+}
+
+impl Conn {
+    fn connect(addr: &str) -> Result<Conn, String> {
+        let s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+        s.set_nodelay(true).ok();
+        let w = BufWriter::with_capacity(256 * 1024, s.try_clone().map_err(|e| e.to_string())?);
+        let mut c = Conn {
+            r: BufReader::with_capacity(256 * 1024, s),
+            w,
+            tag: 0,
+            caps: String::new(),
+        };
+        let greet = c.line()?;
+        if !greet.starts_with(b"* OK") {
+            return Err(format!("greeting: {}", String::from_utf8_lossy(&greet)));
+        }
+        c.caps = String::from_utf8_lossy(&greet).to_uppercase();
+        Ok(c)
+    }
+
+    /// Reads one logical response line, literals included; without CRLF.
+    fn line(&mut self) -> Result<Vec<u8>, String> {
+        read_logical_line(&mut self.r)
+    }
+
+    /// Sends a command and reads to its tagged response; returns the
+    /// untagged line count and the tagged line. Errors unless OK.
+    fn run(&mut self, cmd: &str) -> Result<(usize, Vec<u8>), String> {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        write!(self.w, "{tag} {cmd}\r\n").map_err(|e| e.to_string())?;
+        self.w.flush().map_err(|e| e.to_string())?;
+        self.read_tagged(&tag, cmd)
+    }
+
+    fn read_tagged(&mut self, tag: &str, cmd: &str) -> Result<(usize, Vec<u8>), String> {
+        let mut n = 0;
+        let prefix = format!("{tag} ");
+        loop {
+            let l = self.line()?;
+            if l.starts_with(prefix.as_bytes()) {
+                if !l[prefix.len()..].starts_with(b"OK") {
+                    return Err(format!("{cmd}: {}", String::from_utf8_lossy(&l)));
+                }
+                return Ok((n, l));
+            }
+            if l.starts_with(b"* CAPABILITY") {
+                self.caps = String::from_utf8_lossy(&l).to_uppercase();
+            }
+            n += 1;
+        }
+    }
+
+    fn login(&mut self, user: &str, pass: &str) -> Result<(), String> {
+        let (_, t) = self.run(&format!("LOGIN {user} {pass}"))?;
+        let t = String::from_utf8_lossy(&t).to_uppercase();
+        if t.contains("[CAPABILITY") {
+            self.caps = t;
+        } else {
+            self.run("CAPABILITY")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a line; while it ends in a literal `{n}` or `{n+}`, appends the n
+/// literal bytes and the continuation line.
+fn read_logical_line<R: BufRead>(r: &mut R) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let start = out.len();
+        let n = r.read_until(b'\n', &mut out).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        while out.last() == Some(&b'\n') || out.last() == Some(&b'\r') {
+            out.pop();
+        }
+        let seg = &out[start..];
+        let lit = if seg.last() == Some(&b'}') {
+            seg.iter().rposition(|&b| b == b'{').and_then(|o| {
+                let inner = &seg[o + 1..seg.len() - 1];
+                let inner = inner.strip_suffix(b"+").unwrap_or(inner);
+                std::str::from_utf8(inner).ok()?.parse::<usize>().ok()
+            })
+        } else {
+            None
+        };
+        match lit {
+            Some(len) => {
+                let old = out.len();
+                out.resize(old + len, 0);
+                r.read_exact(&mut out[old..]).map_err(|e| e.to_string())?;
+            }
+            None => return Ok(out),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- messages
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.below(v.len())]
+    }
+}
+
+const FIRST: &[&str] = &[
+    "Alice", "Bob", "Carol", "Dave", "Eve", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory",
+    "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor", "Walter", "Zoë",
+];
+const LAST: &[&str] = &[
+    "Smith", "Jones", "Müller", "García", "Rossi", "Dubois", "Novak", "Kowalski", "Jansen",
+    "Nguyen", "O'Brien", "Svensson",
+];
+const DOMAINS: &[&str] = &[
+    "example.com",
+    "example.org",
+    "mail.example.net",
+    "lists.example.com",
+    "corp.example",
+];
+const WORDS: &[&str] = &[
+    "the",
+    "of",
+    "and",
+    "meeting",
+    "report",
+    "quarterly",
+    "budget",
+    "server",
+    "release",
+    "draft",
+    "please",
+    "review",
+    "attached",
+    "schedule",
+    "project",
+    "update",
+    "deadline",
+    "customer",
+    "invoice",
+    "thanks",
+    "regards",
+    "question",
+    "about",
+    "next",
+    "week",
+    "monday",
+    "friday",
+    "team",
+    "network",
+    "storage",
+    "backup",
+    "failure",
+    "restore",
+    "proposal",
+    "contract",
+    "design",
+    "document",
+    "feedback",
+    "change",
+    "request",
+    "ticket",
+    "issue",
+    "fixed",
+    "deploy",
+    "production",
+    "staging",
+    "database",
+    "migration",
+    "latency",
+    "throughput",
+    "mailbox",
+    "message",
+    "folder",
+    "search",
+    "index",
+    "cache",
+    "memory",
+    "performance",
+    "benchmark",
+    "result",
+    "summary",
+    "agenda",
+    "minutes",
+    "decision",
+    "action",
+    "item",
+    "owner",
+    "status",
+    "green",
+    "yellow",
+    "red",
+    "blocked",
+    "waiting",
+    "approved",
+    "rejected",
+    "holiday",
+    "office",
+];
+const SUBJ: &[&str] = &[
+    "Quarterly report",
+    "Meeting notes",
+    "Re: budget review",
+    "Fwd: contract draft",
+    "Server maintenance",
+    "Release planning",
+    "Invoice",
+    "Question about the schedule",
+    "Weekly status",
+    "Backup failure",
+    "Re: Re: design feedback",
+    "Holiday schedule",
+];
+
+fn person(r: &mut Rng) -> String {
+    let f = r.pick(FIRST);
+    let l = r.pick(LAST);
+    let d = r.pick(DOMAINS);
+    let local =
+        format!("{}.{}", f.to_lowercase(), l.to_lowercase()).replace(['\'', 'ü', 'í', 'ë'], "");
+    if f.is_ascii() && l.is_ascii() {
+        if l.contains('\'') {
+            format!("\"{f} {l}\" <{local}@{d}>")
+        } else {
+            format!("{f} {l} <{local}@{d}>")
+        }
+    } else {
+        // RFC 2047 encoded-word for non-ASCII display names.
+        let name = format!("{f} {l}");
+        let hex: String = name.bytes().map(|b| format!("={b:02X}")).collect();
+        format!("=?utf-8?Q?{hex}?= <{local}@{d}>")
+    }
+}
+
+/// Message `n` (deterministic): 2-10 KB, varied headers, text/plain or
+/// multipart/alternative; 1% contain [`RARE_WORD`] in the body.
+fn gen_message(n: usize) -> Vec<u8> {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15 ^ (n as u64 + 1).wrapping_mul(0x1234_5678_9ABC_DEF1));
+    for _ in 0..4 {
+        r.next();
+    }
+    let mut m = String::with_capacity(12 * 1024);
+    let day = 1 + n % 28;
+    let (hh, mm, ss) = (r.below(24), r.below(60), r.below(60));
+    m.push_str(&format!(
+        "Return-Path: <bounce-{n}@{}>\r\nReceived: from mx{}.example.net (mx{}.example.net [192.0.2.{}])\r\n\tby mail.example.com with ESMTPS id {n:08x}\r\n\tfor <mox@localhost>; Mon, {day} Nov 2026 {hh:02}:{mm:02}:{ss:02} +0000\r\n",
+        r.pick(DOMAINS), r.below(9), r.below(9), 1 + r.below(250)
+    ));
+    m.push_str(&format!(
+        "Date: Mon, {day} Nov 2026 {hh:02}:{mm:02}:{ss:02} +0100\r\n"
+    ));
+    m.push_str(&format!("From: {}\r\n", person(&mut r)));
+    let nto = 1 + r.below(3);
+    let to: Vec<String> = (0..nto).map(|_| person(&mut r)).collect();
+    m.push_str(&format!("To: {}\r\n", to.join(",\r\n ")));
+    if r.below(3) == 0 {
+        m.push_str(&format!("Cc: {}\r\n", person(&mut r)));
+    }
+    m.push_str(&format!("Subject: {} #{n}\r\n", r.pick(SUBJ)));
+    m.push_str(&format!(
+        "Message-ID: <{n}.{:x}@mail.example.com>\r\n",
+        r.next()
+    ));
+    if n > 0 && r.below(2) == 0 {
+        let p = r.below(n);
+        m.push_str(&format!(
+            "In-Reply-To: <{p}.0@mail.example.com>\r\nReferences: <{p}.0@mail.example.com>\r\n"
+        ));
+    }
+    if r.below(4) == 0 {
+        m.push_str("List-Id: <team.lists.example.com>\r\nPrecedence: list\r\n");
+    }
+    m.push_str("MIME-Version: 1.0\r\n");
+    let target = 2048 + r.below(8 * 1024);
+    let mut body = String::with_capacity(target + 100);
+    let mut line = 0;
+    let rare_at = if n % 100 == 37 {
+        Some(target / 2)
+    } else {
+        None
+    };
+    while body.len() < target {
+        let w = r.pick(WORDS);
+        body.push_str(w);
+        line += w.len() + 1;
+        if let Some(at) = rare_at {
+            if body.len() >= at && !body.contains(RARE_WORD) {
+                body.push(' ');
+                body.push_str(RARE_WORD);
+            }
+        }
+        if line > 70 {
+            body.push_str("\r\n");
+            line = 0;
+        } else {
+            body.push(' ');
+        }
+    }
+    body.push_str("\r\n");
+    if r.below(3) == 0 {
+        let b = format!("b{n:x}{:x}", r.next());
+        m.push_str(&format!(
+            "Content-Type: multipart/alternative; boundary=\"{b}\"\r\n\r\n"
+        ));
+        m.push_str(&format!(
+            "--{b}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n--{b}\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>{}</p></body></html>\r\n--{b}--\r\n",
+            body.get(..body.len().min(600)).unwrap_or("")
+        ));
+    } else {
+        m.push_str(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+        );
+        m.push_str(&body);
+    }
+    m.into_bytes()
+}
+
+// ---------------------------------------------------------------- commands
+
+fn cmd_append(a: &[String]) -> Result<(), String> {
+    let (addr, user, pass, mailbox) = (&a[0], &a[1], &a[2], &a[3]);
+    let count: usize = a[4].parse().map_err(|_| "COUNT")?;
+    let conns: usize = a[5].parse().map_err(|_| "CONNS")?;
+    let pid: u32 = a[6].parse().map_err(|_| "PID")?;
+    // Generate first, so generation is not timed.
+    let msgs: Arc<Vec<Vec<u8>>> = Arc::new((0..count).map(gen_message).collect());
+    let total_bytes: usize = msgs.iter().map(Vec::len).sum();
+    let mut cs = Vec::new();
+    for _ in 0..conns {
+        let mut c = Conn::connect(addr)?;
+        c.login(user, pass)?;
+        cs.push(c);
+    }
+    let literal_plus = cs[0].caps.contains("LITERAL+");
+    let cpu0 = tree_cpu(pid);
+    let t0 = Instant::now();
+    let mut hs = Vec::new();
+    for (ci, mut c) in cs.into_iter().enumerate() {
+        let msgs = msgs.clone();
+        let mailbox = mailbox.clone();
+        hs.push(thread::spawn(move || -> Result<Conn, String> {
+            let mine: Vec<usize> = (ci..msgs.len()).step_by(conns).collect();
+            if literal_plus {
+                let ws = c.w.get_ref().try_clone().map_err(|e| e.to_string())?;
+                let m2 = msgs.clone();
+                let idx = mine.clone();
+                let mb = mailbox.clone();
+                let writer = thread::spawn(move || -> Result<(), String> {
+                    let mut w = BufWriter::with_capacity(256 * 1024, ws);
+                    for (k, &i) in idx.iter().enumerate() {
+                        let flags = if i % 3 == 0 { "(\\Seen) " } else { "" };
+                        write!(w, "a{k} APPEND {mb} {flags}{{{}+}}\r\n", m2[i].len())
+                            .map_err(|e| e.to_string())?;
+                        w.write_all(&m2[i]).map_err(|e| e.to_string())?;
+                        w.write_all(b"\r\n").map_err(|e| e.to_string())?;
+                    }
+                    w.flush().map_err(|e| e.to_string())
+                });
+                for k in 0..mine.len() {
+                    c.read_tagged(&format!("a{k}"), "APPEND")?;
+                }
+                writer.join().map_err(|_| "writer panicked")??;
+            } else {
+                for (k, &i) in mine.iter().enumerate() {
+                    let flags = if i % 3 == 0 { "(\\Seen) " } else { "" };
+                    write!(
+                        c.w,
+                        "a{k} APPEND {mailbox} {flags}{{{}}}\r\n",
+                        msgs[i].len()
+                    )
+                    .map_err(|e| e.to_string())?;
+                    c.w.flush().map_err(|e| e.to_string())?;
+                    let l = c.line()?;
+                    if !l.starts_with(b"+") {
+                        return Err(format!("APPEND: {}", String::from_utf8_lossy(&l)));
+                    }
+                    c.w.write_all(&msgs[i]).map_err(|e| e.to_string())?;
+                    c.w.write_all(b"\r\n").map_err(|e| e.to_string())?;
+                    c.w.flush().map_err(|e| e.to_string())?;
+                    c.read_tagged(&format!("a{k}"), "APPEND")?;
+                }
+            }
+            Ok(c)
+        }));
+    }
+    let mut done = Vec::new();
+    for h in hs {
+        done.push(h.join().map_err(|_| "conn panicked")??);
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu = tree_cpu(pid) - cpu0;
+    for mut c in done {
+        let _ = c.run("LOGOUT");
+    }
+    println!(
+        "op=APPEND count={count} conns={conns} literal_plus={literal_plus} bytes={total_bytes} secs={secs:.3} msgs_per_s={:.0} cpu_s={cpu:.2}",
+        count as f64 / secs
+    );
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn cmd_cmd(a: &[String]) -> Result<(), String> {
+    let (addr, user, pass, mailbox) = (&a[0], &a[1], &a[2], &a[3]);
+    let repeat: usize = a[4].parse().map_err(|_| "REPEAT")?;
+    let pid: u32 = a[5].parse().map_err(|_| "PID")?;
+    let command = &a[6];
+    let reset = a.get(7).filter(|s| !s.is_empty());
+    let t0 = Instant::now();
+    let mut c = Conn::connect(addr)?;
+    c.login(user, pass)?;
+    let login_secs = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    c.run(&format!("SELECT {mailbox}"))?;
+    let select_secs = t0.elapsed().as_secs_f64();
+    let mut times = Vec::new();
+    let mut cpus = Vec::new();
+    let mut untagged = 0;
+    let mut bytes_in = 0usize;
+    for _ in 0..repeat {
+        if let Some(r) = reset {
+            c.run(r)?;
+        }
+        // Let the server settle so CPU of the reset is not counted.
+        thread::sleep(Duration::from_millis(50));
+        let cpu0 = tree_cpu(pid);
+        let t0 = Instant::now();
+        c.tag += 1;
+        let tag = format!("t{}", c.tag);
+        write!(c.w, "{tag} {command}\r\n").map_err(|e| e.to_string())?;
+        c.w.flush().map_err(|e| e.to_string())?;
+        let prefix = format!("{tag} ");
+        let mut n = 0;
+        let mut b = 0;
+        loop {
+            let l = c.line()?;
+            b += l.len() + 2;
+            if l.starts_with(prefix.as_bytes()) {
+                if !l[prefix.len()..].starts_with(b"OK") {
+                    return Err(format!("{command}: {}", String::from_utf8_lossy(&l)));
+                }
+                break;
+            }
+            if n == 0 && l.starts_with(b"* SEARCH") {
+                // Count the numbers in the SEARCH result.
+                n += l.split(|&x| x == b' ').count().saturating_sub(2);
+                continue;
+            }
+            n += 1;
+        }
+        times.push(t0.elapsed().as_secs_f64());
+        // Sample CPU after the response; the server may still be finishing
+        // its write, so wait briefly.
+        thread::sleep(Duration::from_millis(20));
+        cpus.push(tree_cpu(pid) - cpu0);
+        untagged = n;
+        bytes_in = b;
+    }
+    let _ = c.run("LOGOUT");
+    let all: Vec<String> = times.iter().map(|t| format!("{t:.3}")).collect();
+    println!(
+        "op={command:?} untagged={untagged} bytes={bytes_in} secs_median={:.4} secs_all={} cpu_s_median={:.2} login_secs={login_secs:.4} select_secs={select_secs:.4}",
+        median(&mut times),
+        all.join(","),
+        median(&mut cpus)
+    );
+    Ok(())
+}
+
+fn cmd_idle(a: &[String]) -> Result<(), String> {
+    let (addr, user, pass, mailbox) = (a[0].clone(), a[1].clone(), a[2].clone(), a[3].clone());
+    let n: usize = a[4].parse().map_err(|_| "N")?;
+    let threads: usize = a[5].parse().map_err(|_| "THREADS")?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut hs = Vec::new();
+    for _ in 0..threads {
+        let (addr, user, pass, mailbox, next) = (
+            addr.clone(),
+            user.clone(),
+            pass.clone(),
+            mailbox.clone(),
+            next.clone(),
+        );
+        hs.push(thread::spawn(move || -> Result<Vec<Conn>, String> {
+            let mut mine = Vec::new();
+            while next.fetch_add(1, Ordering::SeqCst) < n {
+                let mut c = Conn::connect(&addr)?;
+                c.login(&user, &pass)?;
+                c.run(&format!("SELECT {mailbox}"))?;
+                write!(c.w, "i IDLE\r\n").map_err(|e| e.to_string())?;
+                c.w.flush().map_err(|e| e.to_string())?;
+                loop {
+                    let l = c.line()?;
+                    if l.starts_with(b"+") {
+                        break;
+                    }
+                    if l.starts_with(b"i ") {
+                        return Err(format!("IDLE: {}", String::from_utf8_lossy(&l)));
+                    }
+                }
+                mine.push(c);
+            }
+            Ok(mine)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut err = None;
+    for h in hs {
+        match h.join().map_err(|_| "idle thread panicked")? {
+            Ok(v) => all.extend(v),
+            Err(e) => err = Some(e),
+        }
+    }
+    println!(
+        "READY {}{}",
+        all.len(),
+        err.map(|e| format!(" error={e}")).unwrap_or_default()
+    );
+    io::stdout().flush().ok();
+    let mut sink = Vec::new();
+    let _ = io::stdin().read_to_end(&mut sink);
+    drop(all);
+    Ok(())
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Runs the same IMAP workload against moxide localserve and Dovecot
+# (Debian's dovecot-imapd, own config in a temp dir, loopback only) and
+# prints a table. Run by hand, as root (Dovecot wants to setuid to the
+# mail user), from the repository root or anywhere:
+#
+#   bench/imap-vs-dovecot/run.sh            # 50,000 messages, 5,000 IDLE
+#   COUNT=5000 IDLE_N=500 bench/imap-vs-dovecot/run.sh   # quick run
+#
+# Environment: COUNT (messages appended, default 50000), CONNS (APPEND
+# connections, 4), STORE_N (messages for STORE, 10000), REPEAT (3),
+# IDLE_N (IDLE connections, 5000), IDLE_N_DOVECOT (default IDLE_N),
+# SERVERS ("moxide dovecot"), MOXIDE (binary; default: build with cargo),
+# CARGO_TARGET_DIR (default /work/targets/imapbench), KEEP=1 keeps the
+# temp dir. Needs `apt-get install dovecot-imapd` (the packaged service
+# need not run).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+COUNT=${COUNT:-50000}
+CONNS=${CONNS:-4}
+STORE_N=${STORE_N:-10000}
+REPEAT=${REPEAT:-3}
+IDLE_N=${IDLE_N:-5000}
+IDLE_N_DOVECOT=${IDLE_N_DOVECOT:-$IDLE_N}
+SERVERS=${SERVERS:-moxide dovecot}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/targets/imapbench}
+MOX_PORT=${MOX_PORT:-21143}
+MOX_TLS_PORT=${MOX_TLS_PORT:-21993}
+DOV_PORT=${DOV_PORT:-22143}
+WORD=zanzibarqua
+
+ulimit -n 20000 || ulimit -n "$(ulimit -Hn)"
+echo "fd limit: $(ulimit -n)" >&2
+
+(cd "$HERE/client" && cargo build --release -q)
+CLIENT=$CARGO_TARGET_DIR/release/imapbench
+if [ -z "${MOXIDE:-}" ]; then
+  (cd "$ROOT" && cargo build --release -q -p moxide)
+  MOXIDE=$CARGO_TARGET_DIR/release/moxide
+fi
+
+T=$(mktemp -d /tmp/imapbench.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  sleep 1
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+RES=$T/results.txt
+: >"$RES"
+log() { echo "[$(date -u +%T)] $*" >&2; }
+
+wait_port() { # PORT
+  for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "port $1 did not open" >&2
+  return 1
+}
+
+mem() { "$CLIENT" mem "$1"; } # prints rss_kb= pss_kb= procs=
+
+# run_workload NAME PORT PID USER PASS
+run_workload() {
+  local name=$1 port=$2 pid=$3 user=$4 pass=$5 addr=127.0.0.1:$2
+  sleep 2
+  echo "$name idle_fresh $(mem "$pid")" >>"$RES"
+  log "$name: APPEND $COUNT"
+  echo "$name $("$CLIENT" append "$addr" "$user" "$pass" INBOX "$COUNT" "$CONNS" "$pid")" >>"$RES"
+  tail -1 "$RES" >&2
+  run_cmd() {
+    log "$name: $1"
+    echo "$name $("$CLIENT" cmd "$addr" "$user" "$pass" INBOX "$REPEAT" "$pid" "$1" "${2:-}")" >>"$RES"
+    tail -1 "$RES" >&2
+  }
+  run_cmd "UID FETCH 1:* (FLAGS)"
+  run_cmd "FETCH 1:* (ENVELOPE)"
+  run_cmd "SEARCH TEXT $WORD"
+  run_cmd "STORE 1:$STORE_N +FLAGS (\\Flagged)" "STORE 1:$STORE_N -FLAGS.SILENT (\\Flagged)"
+  sleep 2
+  echo "$name idle_loaded $(mem "$pid")" >>"$RES"
+  local n=$IDLE_N
+  [ "$name" = dovecot ] && n=$IDLE_N_DOVECOT
+  log "$name: $n connections in IDLE"
+  local fifo=$T/idle.fifo
+  rm -f "$fifo"; mkfifo "$fifo"
+  "$CLIENT" idle "$addr" "$user" "$pass" INBOX "$n" 8 <"$fifo" >"$T/idle.out" &
+  local cpid=$!
+  exec 4>"$fifo"
+  for _ in $(seq 1200); do grep -q READY "$T/idle.out" 2>/dev/null && break; sleep 0.5; done
+  sleep 3
+  echo "$name idle_conns $(cat "$T/idle.out") $(mem "$pid")" >>"$RES"
+  tail -1 "$RES" >&2
+  exec 4>&-
+  wait "$cpid" || true
+}
+
+for s in $SERVERS; do
+  case $s in
+  moxide)
+    mkdir -p "$T/moxide"
+    "$MOXIDE" localserve --dir "$T/moxide" --imap-port "$MOX_PORT" --imaps-port "$MOX_TLS_PORT" \
+      >"$T/moxide.log" 2>&1 &
+    MPID=$!; PIDS+=("$MPID")
+    wait_port "$MOX_PORT"
+    run_workload moxide "$MOX_PORT" "$MPID" mox@localhost moxmoxmox
+    kill "$MPID"; wait "$MPID" 2>/dev/null || true
+    ;;
+  dovecot)
+    D=$T/dovecot
+    mkdir -p "$D/run" "$D/state" "$D/home"
+    chown mail:mail "$D/home"
+    echo "bench:{PLAIN}benchpass" >"$D/users"
+    sed -e "s#@D@#$D#g" -e "s#@PORT@#$DOV_PORT#g" "$HERE/dovecot.conf.in" >"$D/dovecot.conf"
+    dovecot -c "$D/dovecot.conf" -F >"$D/stdout.log" 2>&1 &
+    DPID=$!; PIDS+=("$DPID")
+    wait_port "$DOV_PORT"
+    run_workload dovecot "$DOV_PORT" "$DPID" bench benchpass
+    kill "$DPID"; wait "$DPID" 2>/dev/null || true
+    ;;
+  esac
+done
+
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; COUNT=$COUNT CONNS=$CONNS STORE_N=$STORE_N REPEAT=$REPEAT"
+python3 "$HERE/table.py" "$RES"
+cp "$RES" "$HERE/last-results.txt"
