@@ -184,3 +184,53 @@ fn delete_parent_and_select_list_attributes() {
     c.expect("a9 LIST \"\" Top*", &["a9 OK LIST completed"]);
     env.check();
 }
+
+#[test]
+fn lsub_percent_returns_unsubscribed_parents_as_noselect() {
+    let env = Env::new();
+    let mut c = env.login();
+    c.expect("a1 CREATE Foo/Bar", &["a1 OK CREATE completed"]);
+    c.expect("a2 SUBSCRIBE Foo/Bar", &["a2 OK SUBSCRIBE completed"]);
+    c.expect(
+        "a3 SUBSCRIBE Gone/Deep/Name",
+        &["a3 OK SUBSCRIBE completed"],
+    );
+    // RFC 3501 6.3.9: "foo/bar" subscribed, "foo" not: `%` gives "foo"
+    // flagged \Noselect.
+    c.expect(
+        "a4 LSUB \"\" %o%",
+        &[
+            "* LSUB (\\Noselect) \"/\" Foo",
+            "* LSUB (\\Noselect) \"/\" Gone",
+            "a4 OK LSUB completed",
+        ],
+    );
+    c.expect(
+        "a5 LSUB \"\" Gone/%",
+        &[
+            "* LSUB (\\Noselect) \"/\" Gone/Deep",
+            "a5 OK LSUB completed",
+        ],
+    );
+    c.expect(
+        "a6 LSUB \"\" Foo*",
+        &["* LSUB () \"/\" Foo/Bar", "a6 OK LSUB completed"],
+    );
+    c.expect("a7 SUBSCRIBE Foo", &["a7 OK SUBSCRIBE completed"]);
+    c.expect(
+        "a8 LSUB \"\" F%",
+        &["* LSUB () \"/\" Foo", "a8 OK LSUB completed"],
+    );
+    // RFC 5258 3.5: CHILDINFO counts subscribed names without a mailbox.
+    c.expect("a9 UNSUBSCRIBE Foo", &["a9 OK UNSUBSCRIBE completed"]);
+    c.expect("b1 UNSUBSCRIBE Foo/Bar", &["b1 OK UNSUBSCRIBE completed"]);
+    c.expect("b2 SUBSCRIBE Foo/Later", &["b2 OK SUBSCRIBE completed"]);
+    c.expect(
+        "b3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" F%",
+        &[
+            "* LIST (\\HasChildren) \"/\" Foo (CHILDINFO (\"SUBSCRIBED\"))",
+            "b3 OK LIST completed",
+        ],
+    );
+    env.check();
+}

@@ -71,10 +71,12 @@ fn has_children(names: &[&str], name: &str) -> bool {
     names.get(i).is_some_and(|n| n.starts_with(&prefix))
 }
 
-fn has_subscribed_child(all: &[StoredMailbox], name: &str) -> bool {
-    let prefix = format!("{name}/");
-    all.iter()
-        .any(|m| m.subscribed && m.name.starts_with(&prefix))
+/// Whether a subscribed name is below `name`; `subscriptions` is every
+/// subscribed name, whether or not a mailbox has it (RFC 5258 3.5).
+fn has_subscribed_child(subscriptions: &[String], name: &str) -> bool {
+    subscriptions
+        .iter()
+        .any(|n| moxide_storage::mailbox_name::is_descendant(n, name))
 }
 
 /// The attributes LIST gives an existing mailbox, without \Subscribed:
@@ -179,7 +181,7 @@ pub(crate) fn list(s: &mut Session, tag: Tag, l: &ListCommand) {
         };
         let mut extended = Vec::new();
         if only_subscribed && !mb.subscribed {
-            if recursive && has_subscribed_child(&all, &mb.name) {
+            if recursive && has_subscribed_child(&subscriptions, &mb.name) {
                 extended.push(ListExtItem::ChildInfo(vec!["SUBSCRIBED".to_string()]));
             } else {
                 continue;
@@ -235,9 +237,29 @@ pub(crate) fn lsub(s: &mut Session, tag: Tag, reference: &Mailbox, pattern: &str
         Err(e) => return s.store_error(tag, e, "LSUB"),
     };
     let pattern = format!("{}{pattern}", reference.as_str());
-    for name in subscriptions.iter().filter(|n| name_matches(&pattern, n)) {
+    // Name → whether it is only the parent of a subscribed name. RFC 3501
+    // 6.3.9: with "foo/bar" subscribed but not "foo", `%` returns "foo"
+    // flagged \Noselect.
+    let mut found: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for name in &subscriptions {
+        if name_matches(&pattern, name) {
+            found.insert(name.as_str(), false);
+            continue;
+        }
+        for parent in moxide_storage::mailbox_name::parents(name) {
+            if name_matches(&pattern, parent) {
+                found.entry(parent).or_insert(true);
+            }
+        }
+    }
+    for (name, parent_only) in found {
+        let attrs = if parent_only {
+            vec![MailboxAttr::NoSelect]
+        } else {
+            Vec::new()
+        };
         s.data(Data::Lsub(ListData {
-            attrs: Vec::new(),
+            attrs,
             delimiter: Some('/'),
             mailbox: wire_name(name),
             extended: Vec::new(),
