@@ -234,3 +234,27 @@ fn lsub_percent_returns_unsubscribed_parents_as_noselect() {
     );
     env.check();
 }
+
+#[test]
+fn delete_refuses_the_selected_mailbox_after_a_parent_rename() {
+    let env = Env::new();
+    let mut c = env.login();
+    c.expect("a1 CREATE Top/Leaf", &["a1 OK CREATE completed"]);
+    let out = c.send("a2 SELECT Top/Leaf");
+    assert!(
+        out.ends_with("a2 OK [READ-WRITE] SELECT completed\r\n"),
+        "{out}"
+    );
+    c.expect("a3 RENAME Top Moved", &["a3 OK RENAME completed"]);
+    c.expect(
+        "a4 DELETE Moved/Leaf",
+        &["a4 NO [INUSE] mailbox is selected"],
+    );
+    c.expect(
+        "a5 DELETE Top/Leaf",
+        &["a5 NO [NONEXISTENT] no such mailbox"],
+    );
+    c.expect("a6 CLOSE", &["a6 OK CLOSE completed"]);
+    c.expect("a7 DELETE Moved/Leaf", &["a7 OK DELETE completed"]);
+    env.check();
+}

@@ -20,21 +20,21 @@ pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox) {
     if mailbox_name::is_inbox(&name) {
         return s.no(tag, Some(Code::Cannot), "INBOX cannot be deleted");
     }
-    if s.sel.as_ref().is_some_and(|sel| sel.name == name) {
+    let all = match acct.mailboxes() {
+        Ok(all) => all,
+        Err(e) => return s.store_error(tag, e, "DELETE"),
+    };
+    let live = || all.iter().filter(|mb| !mb.deleted);
+    // By id: the selected mailbox may have been renamed (with a parent)
+    // since it was selected.
+    let selected = s.sel.as_ref().map(|sel| sel.id);
+    if live().any(|mb| mb.name == name && Some(mb.id) == selected) {
         return s.no(tag, Some(Code::InUse), "mailbox is selected");
     }
     // RFC 9051 6.3.4: "The NO response SHOULD include the HASCHILDREN
     // response code".
-    match acct.mailboxes() {
-        Ok(all) => {
-            if all
-                .iter()
-                .any(|mb| !mb.deleted && mailbox_name::is_descendant(&mb.name, &name))
-            {
-                return s.no(tag, Some(Code::HasChildren), "mailbox has children");
-            }
-        }
-        Err(e) => return s.store_error(tag, e, "DELETE"),
+    if live().any(|mb| mailbox_name::is_descendant(&mb.name, &name)) {
+        return s.no(tag, Some(Code::HasChildren), "mailbox has children");
     }
     match acct.delete_mailbox(&name) {
         Ok(()) => s.ok(tag, None, "DELETE completed"),
