@@ -10,6 +10,10 @@
 # Environment: COUNT (messages appended, default 50000), CONNS (APPEND
 # connections, 4), STORE_N (messages for STORE, 10000), REPEAT (3),
 # IDLE_N (IDLE connections, 5000), IDLE_N_DOVECOT (default IDLE_N),
+# IDLE_SECS (stop opening IDLE connections after this long, 300),
+# DOVECOT_PREFILL=1 (write the COUNT messages straight into Dovecot's
+# Maildir instead of APPENDing them: Dovecot's Maildir APPEND slows down as
+# the mailbox grows, ~20/s past 15,000 messages here),
 # SERVERS ("moxide dovecot"), MOXIDE (binary; default: build with cargo),
 # CARGO_TARGET_DIR (default /work/targets/imapbench), KEEP=1 keeps the
 # temp dir. Needs `apt-get install dovecot-imapd` (the packaged service
@@ -24,6 +28,7 @@ STORE_N=${STORE_N:-10000}
 REPEAT=${REPEAT:-3}
 IDLE_N=${IDLE_N:-5000}
 IDLE_N_DOVECOT=${IDLE_N_DOVECOT:-$IDLE_N}
+IDLE_SECS=${IDLE_SECS:-300}
 SERVERS=${SERVERS:-moxide dovecot}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/targets/imapbench}
 MOX_PORT=${MOX_PORT:-21143}
@@ -66,14 +71,16 @@ wait_port() { # PORT
 
 mem() { "$CLIENT" mem "$1"; } # prints rss_kb= pss_kb= procs=
 
-# run_workload NAME PORT PID USER PASS
+# run_workload NAME PORT PID USER PASS APPEND_COUNT
 run_workload() {
-  local name=$1 port=$2 pid=$3 user=$4 pass=$5 addr=127.0.0.1:$2
+  local name=$1 port=$2 pid=$3 user=$4 pass=$5 addr=127.0.0.1:$2 count=$6
   sleep 2
   echo "$name idle_fresh $(mem "$pid")" >>"$RES"
-  log "$name: APPEND $COUNT"
-  echo "$name $("$CLIENT" append "$addr" "$user" "$pass" INBOX "$COUNT" "$CONNS" "$pid")" >>"$RES"
-  tail -1 "$RES" >&2
+  if [ "$count" -gt 0 ]; then
+    log "$name: APPEND $count"
+    echo "$name $("$CLIENT" append "$addr" "$user" "$pass" INBOX "$count" "$CONNS" "$pid")" >>"$RES"
+    tail -1 "$RES" >&2
+  fi
   run_cmd() {
     log "$name: $1"
     echo "$name $("$CLIENT" cmd "$addr" "$user" "$pass" INBOX "$REPEAT" "$pid" "$1" "${2:-}")" >>"$RES"
@@ -90,10 +97,10 @@ run_workload() {
   log "$name: $n connections in IDLE"
   local fifo=$T/idle.fifo
   rm -f "$fifo"; mkfifo "$fifo"
-  "$CLIENT" idle "$addr" "$user" "$pass" INBOX "$n" 8 <"$fifo" >"$T/idle.out" &
+  "$CLIENT" idle "$addr" "$user" "$pass" INBOX "$n" 8 "$IDLE_SECS" <"$fifo" >"$T/idle.out" &
   local cpid=$!
   exec 4>"$fifo"
-  for _ in $(seq 1200); do grep -q READY "$T/idle.out" 2>/dev/null && break; sleep 0.5; done
+  for _ in $(seq $((IDLE_SECS * 2 + 120))); do grep -q READY "$T/idle.out" 2>/dev/null && break; sleep 0.5; done
   sleep 3
   echo "$name idle_conns $(cat "$T/idle.out") $(mem "$pid")" >>"$RES"
   tail -1 "$RES" >&2
@@ -109,7 +116,7 @@ for s in $SERVERS; do
       >"$T/moxide.log" 2>&1 &
     MPID=$!; PIDS+=("$MPID")
     wait_port "$MOX_PORT"
-    run_workload moxide "$MOX_PORT" "$MPID" mox@localhost moxmoxmox
+    run_workload moxide "$MOX_PORT" "$MPID" mox@localhost moxmoxmox "$COUNT"
     kill "$MPID"; wait "$MPID" 2>/dev/null || true
     ;;
   dovecot)
@@ -121,7 +128,14 @@ for s in $SERVERS; do
     dovecot -c "$D/dovecot.conf" -F >"$D/stdout.log" 2>&1 &
     DPID=$!; PIDS+=("$DPID")
     wait_port "$DOV_PORT"
-    run_workload dovecot "$DOV_PORT" "$DPID" bench benchpass
+    dcount=$COUNT
+    if [ "${DOVECOT_PREFILL:-0}" = 1 ]; then
+      log "dovecot: writing $COUNT messages into the Maildir"
+      "$CLIENT" maildir "$D/home/bench/Maildir" "$COUNT"
+      chown -R mail:mail "$D/home"
+      dcount=0
+    fi
+    run_workload dovecot "$DOV_PORT" "$DPID" bench benchpass "$dcount"
     kill "$DPID"; wait "$DPID" 2>/dev/null || true
     ;;
   esac

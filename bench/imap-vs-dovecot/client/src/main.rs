@@ -10,11 +10,16 @@
 //!   cmd ADDR USER PASS MAILBOX REPEAT PID COMMAND [RESET]
 //!       SELECT MAILBOX, then REPEAT times: send RESET untimed (if given),
 //!       then time COMMAND from sending to its tagged OK.
-//!   idle ADDR USER PASS MAILBOX N THREADS
-//!       open N connections, LOGIN, SELECT, IDLE; print READY; hold them
-//!       until stdin is closed.
+//!   idle ADDR USER PASS MAILBOX N THREADS [MAX_SECS]
+//!       open N connections, LOGIN, SELECT, IDLE (stop opening more after
+//!       MAX_SECS); print READY and the count; hold them until stdin is
+//!       closed.
 //!   mem PID
 //!       RSS and PSS summed over PID and its descendants.
+//!   maildir DIR COUNT
+//!       write the same COUNT messages as `append` into the Maildir DIR
+//!       (LF line ends, every third `:2,S`), to fill a Dovecot mailbox
+//!       without APPEND.
 //!   gen N
 //!       write message N to stdout (to inspect the generated mail).
 
@@ -36,13 +41,14 @@ fn main() {
     let r = match args.get(1).map(String::as_str) {
         Some("append") if args.len() == 9 => cmd_append(&args[2..]),
         Some("cmd") if args.len() == 9 || args.len() == 10 => cmd_cmd(&args[2..]),
-        Some("idle") if args.len() == 8 => cmd_idle(&args[2..]),
+        Some("idle") if args.len() == 8 || args.len() == 9 => cmd_idle(&args[2..]),
         Some("mem") if args.len() == 3 => {
             let pid: u32 = args[2].parse().unwrap_or(0);
             let (rss, pss, n) = tree_mem(pid);
             println!("rss_kb={rss} pss_kb={pss} procs={n}");
             Ok(())
         }
+        Some("maildir") if args.len() == 4 => cmd_maildir(&args[2..]),
         Some("gen") if args.len() == 3 => {
             let n: usize = args[2].parse().unwrap_or(0);
             io::stdout()
@@ -634,6 +640,11 @@ fn cmd_idle(a: &[String]) -> Result<(), String> {
     let (addr, user, pass, mailbox) = (a[0].clone(), a[1].clone(), a[2].clone(), a[3].clone());
     let n: usize = a[4].parse().map_err(|_| "N")?;
     let threads: usize = a[5].parse().map_err(|_| "THREADS")?;
+    let max_secs: f64 = match a.get(6) {
+        Some(v) => v.parse().map_err(|_| "MAX_SECS")?,
+        None => f64::INFINITY,
+    };
+    let start = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
     let mut hs = Vec::new();
     for _ in 0..threads {
@@ -644,9 +655,9 @@ fn cmd_idle(a: &[String]) -> Result<(), String> {
             mailbox.clone(),
             next.clone(),
         );
-        hs.push(thread::spawn(move || -> Result<Vec<Conn>, String> {
+        hs.push(thread::spawn(move || -> (Vec<Conn>, Option<String>) {
             let mut mine = Vec::new();
-            while next.fetch_add(1, Ordering::SeqCst) < n {
+            let open = || -> Result<Conn, String> {
                 let mut c = Conn::connect(&addr)?;
                 c.login(&user, &pass)?;
                 c.run(&format!("SELECT {mailbox}"))?;
@@ -655,33 +666,68 @@ fn cmd_idle(a: &[String]) -> Result<(), String> {
                 loop {
                     let l = c.line()?;
                     if l.starts_with(b"+") {
-                        break;
+                        return Ok(c);
                     }
                     if l.starts_with(b"i ") {
                         return Err(format!("IDLE: {}", String::from_utf8_lossy(&l)));
                     }
                 }
-                mine.push(c);
+            };
+            while start.elapsed().as_secs_f64() < max_secs
+                && next.fetch_add(1, Ordering::SeqCst) < n
+            {
+                match open() {
+                    Ok(c) => mine.push(c),
+                    // Keep what is open; report the first failure.
+                    Err(e) => return (mine, Some(e)),
+                }
             }
-            Ok(mine)
+            (mine, None)
         }));
     }
     let mut all = Vec::new();
     let mut err = None;
     for h in hs {
-        match h.join().map_err(|_| "idle thread panicked")? {
-            Ok(v) => all.extend(v),
-            Err(e) => err = Some(e),
+        let (v, e) = h.join().map_err(|_| "idle thread panicked")?;
+        all.extend(v);
+        if e.is_some() {
+            err = e;
         }
     }
     println!(
-        "READY {}{}",
+        "READY {} secs={:.1}{}",
         all.len(),
-        err.map(|e| format!(" error={e}")).unwrap_or_default()
+        start.elapsed().as_secs_f64(),
+        err.map(|e| format!(" error={e:?}")).unwrap_or_default()
     );
     io::stdout().flush().ok();
     let mut sink = Vec::new();
     let _ = io::stdin().read_to_end(&mut sink);
     drop(all);
+    Ok(())
+}
+
+fn cmd_maildir(a: &[String]) -> Result<(), String> {
+    let dir = std::path::Path::new(&a[0]);
+    let count: usize = a[1].parse().map_err(|_| "COUNT")?;
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(dir.join(sub)).map_err(|e| e.to_string())?;
+    }
+    for i in 0..count {
+        let m = gen_message(i);
+        let mut lf = Vec::with_capacity(m.len());
+        for (k, &b) in m.iter().enumerate() {
+            if !(b == b'\r' && m.get(k + 1) == Some(&b'\n')) {
+                lf.push(b);
+            }
+        }
+        let flags = if i % 3 == 0 { "S" } else { "" };
+        let name = format!(
+            "{}.M{i}P1.bench,S={}:2,{flags}",
+            1_700_000_000 + i,
+            lf.len()
+        );
+        fs::write(dir.join("cur").join(name), &lf).map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
