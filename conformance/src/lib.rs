@@ -13,9 +13,11 @@
 //! fails the run so the mark gets removed.
 #![forbid(unsafe_code)]
 
+pub mod chunked;
 pub mod core;
 pub mod loopback;
 pub mod pattern;
+pub mod replay;
 pub mod runner;
 pub mod scram;
 pub mod transcript;

@@ -93,10 +93,25 @@ struct Run<'a, D: Driver> {
     skip_greeting: bool,
     scram: Vec<(usize, ClientFirst)>,
     last_plus: Vec<(usize, String)>,
+    /// Replay of a transcript without `S:` lines: every server line is
+    /// logged before each client send and at the end, none is unexpected.
+    echo: bool,
 }
 
 /// Runs `t` over `d`. Stops at the first difference.
 pub fn run<D: Driver>(t: &Transcript, d: &mut D) -> Outcome {
+    run_mode(t, d, false)
+}
+
+/// As [`run`], but when `t` has no `S:` lines every line the server sends
+/// is logged (before each client send and at the end) instead of being a
+/// difference: the exchange of a client-only transcript.
+pub fn run_echo<D: Driver>(t: &Transcript, d: &mut D) -> Outcome {
+    let echo = !t.steps.iter().any(|s| matches!(s, Step::Expect(_)));
+    run_mode(t, d, echo)
+}
+
+fn run_mode<D: Driver>(t: &Transcript, d: &mut D, echo: bool) -> Outcome {
     let mut r = Run {
         t,
         d,
@@ -107,8 +122,12 @@ pub fn run<D: Driver>(t: &Transcript, d: &mut D) -> Outcome {
         skip_greeting: false,
         scram: Vec::new(),
         last_plus: Vec::new(),
+        echo,
     };
     let mut failure = r.steps().err();
+    if failure.is_none() && echo {
+        r.flush();
+    }
     if failure.is_none() {
         // Nothing may be left over.
         for n in r.opened.clone() {
@@ -150,6 +169,21 @@ impl<D: Driver> Run<'_, D> {
         self.log.push(line);
     }
 
+    /// Logs every line received and not yet taken, on every connection
+    /// (echo mode), remembering `+` lines for computed responses.
+    fn flush(&mut self) {
+        for n in self.opened.clone() {
+            for l in self.d.pending_lines(n) {
+                let text = render(&l);
+                if let Some(plus) = text.strip_prefix("+ ") {
+                    self.last_plus.retain(|(s, _)| *s != n);
+                    self.last_plus.push((n, plus.to_string()));
+                }
+                self.log_line(n, format!("S: {text}"));
+            }
+        }
+    }
+
     fn ensure_open(&mut self) -> Result<(), String> {
         if !self.opened.contains(&self.current) {
             self.d.open(self.current)?;
@@ -186,6 +220,9 @@ impl<D: Driver> Run<'_, D> {
                 }
                 Step::Send(bytes) => {
                     self.open_skipping_greeting()?;
+                    if self.echo {
+                        self.flush();
+                    }
                     self.skip_greeting = false;
                     self.send(bytes)?;
                 }
@@ -195,6 +232,9 @@ impl<D: Driver> Run<'_, D> {
                     what,
                 } => {
                     self.open_skipping_greeting()?;
+                    if self.echo {
+                        self.flush();
+                    }
                     let n = self.current;
                     let plus = self
                         .last_plus

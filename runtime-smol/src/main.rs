@@ -6,6 +6,9 @@
 //! - `moxide sendmail [FLAGS] [RECIPIENTS]`: a drop-in /usr/sbin/sendmail
 //!   submitting to the server of /etc/moxide/sendmail.toml (see
 //!   [`moxide::sendmail`]).
+//! - `moxide replay FILE`: runs an IMAP transcript on the bare engine with
+//!   a fresh temporary account and prints the exchange, deterministically
+//!   (see [`moxide_conformance::replay`]).
 //! - `moxide version`: prints the version.
 
 use std::path::PathBuf;
@@ -45,6 +48,16 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Run an IMAP transcript (the format of conformance/README.md: `C:`
+    /// client lines, optional `S:` expectations) against a fresh temporary
+    /// account on the bare engine, with a fixed clock, UIDVALIDITY and ids,
+    /// and print the whole exchange (`C: ` client, `S: ` server lines).
+    /// Exit status 0 when the `S:` lines matched or there are none, 1 when
+    /// one did not, 2 when the file is unreadable or malformed.
+    Replay {
+        /// The transcript file.
+        file: PathBuf,
+    },
     /// Print the version.
     Version,
 }
@@ -82,6 +95,15 @@ fn main() -> ExitCode {
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
+        }
+        Command::Replay { file } => {
+            let r = moxide_conformance::replay::replay_file(&file);
+            if r.status == moxide_conformance::replay::STATUS_BAD_FILE {
+                eprint!("{}", r.output);
+            } else {
+                print!("{}", r.output);
+            }
+            ExitCode::from(r.status)
         }
         Command::Sendmail { args } => match moxide::sendmail::run(&args) {
             Ok(()) => ExitCode::SUCCESS,
