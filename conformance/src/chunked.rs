@@ -84,6 +84,10 @@ impl<D: Driver> Driver for Chunked<D> {
     fn tls_exporter(&mut self, n: usize) -> Option<Vec<u8>> {
         self.inner.tls_exporter(n)
     }
+
+    fn eof(&mut self, n: usize) -> Result<(), String> {
+        self.inner.eof(n)
+    }
 }
 
 /// Runs `t` on a fresh bare core with its sends cut as `cuts` says.

@@ -224,6 +224,15 @@ impl Driver for Core {
         c.tls.then(|| TLS_EXPORTER.to_vec())
     }
 
+    fn eof(&mut self, n: usize) -> Result<(), String> {
+        let now = self.now;
+        let c = self.conn(n)?;
+        c.session.handle_eof(now);
+        c.closed = true;
+        self.pump();
+        Ok(())
+    }
+
     fn finish(&mut self) -> Result<(), String> {
         let findings = self
             .store

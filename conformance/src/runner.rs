@@ -27,6 +27,11 @@ pub trait Driver {
     /// The tls-exporter channel binding of connection `n` (RFC 9266), for
     /// SCRAM -PLUS.
     fn tls_exporter(&mut self, n: usize) -> Option<Vec<u8>>;
+    /// The client ends its input on connection `n` (`@eof`); later sends
+    /// on it fail. Drivers without it refuse the step.
+    fn eof(&mut self, n: usize) -> Result<(), String> {
+        Err(format!("session {n}: @eof is not supported by this driver"))
+    }
 }
 
 /// The result of one run.
@@ -268,6 +273,15 @@ impl<D: Driver> Run<'_, D> {
                     // Derived from random salts or the clock: logged masked.
                     self.log_line(n, format!("C: {prefix}{shown}{suffix}"));
                     self.d.send(n, line.as_bytes())?;
+                }
+                Step::Eof => {
+                    self.open_skipping_greeting()?;
+                    if self.echo {
+                        self.flush();
+                    }
+                    let n = self.current;
+                    self.log_line(n, "@eof".to_string());
+                    self.d.eof(n)?;
                 }
                 Step::Expect(p) => {
                     self.ensure_open()?;

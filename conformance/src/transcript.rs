@@ -25,6 +25,8 @@ pub enum Step {
     Send(Vec<u8>),
     /// One line the server must send next on the current connection.
     Expect(String),
+    /// `@eof`: the client closes the current connection (end of input).
+    Eof,
     /// A `C:` line holding `{{scram-final}}` or `{{cram-md5 USER}}`: the
     /// bytes are computed from the last `+` line the server sent.
     SendComputed {
@@ -98,6 +100,7 @@ pub fn parse(name: &str, text: &str) -> Result<Transcript, ParseError> {
                 "known-failure" if !arg.is_empty() => t.known_failure = Some(arg.to_string()),
                 "core-only" if !arg.is_empty() => t.core_only = Some(arg.to_string()),
                 "plain" => t.plain = true,
+                "eof" => t.steps.push(Step::Eof),
                 "password" if !arg.is_empty() => t.scram_password = arg.to_string(),
                 "session" => match arg.parse::<usize>() {
                     Ok(n) if n >= 1 => t.steps.push(Step::Session(n)),
