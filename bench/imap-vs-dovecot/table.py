@@ -4,6 +4,8 @@ import re, sys
 
 rows = {}
 for line in open(sys.argv[1]):
+    if line.startswith("#"):
+        continue
     server, rest = line.split(" ", 1)
     kv = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', rest))
     if rest.startswith("idle_"):
