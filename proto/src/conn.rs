@@ -16,9 +16,11 @@ pub struct NeedId(pub u64);
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Need {
-    /// Not used by the IMAP server; DNS and HTTPS requests are added by the
-    /// modules that need them.
+    /// Not used by the IMAP server.
     None,
+    /// A DNS lookup, answered with [`Answer::Dns`]. The runtime passes it to
+    /// its stub resolver (shared cache, its own deadline).
+    Dns(crate::dns::Query),
 }
 
 /// The runtime's answer to a [`Need`].
@@ -27,6 +29,8 @@ pub enum Need {
 pub enum Answer {
     /// The empty answer to [`Need::None`].
     None,
+    /// The outcome of a [`Need::Dns`].
+    Dns(crate::dns::Lookup),
 }
 
 /// What the connection asks the runtime to do besides sending bytes.
