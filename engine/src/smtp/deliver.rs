@@ -5,10 +5,22 @@
 //! Every recipient account gets its own copy with its own `Received`
 //! header (`for <address>`); all of them are committed before the session
 //! sends `250` (the storage commit is durable when `deliver` returns).
+//!
+//! A message has one reply for all its recipients (after DATA, RFC 5321
+//! 4.2.5 and 3.3), so [`deliver_all`] decides it for the whole message:
+//! quotas are checked for every recipient before anything is stored (an
+//! account over quota gives `452 4.2.2`, or `552 5.2.2` when the message
+//! can never fit, and nothing is stored); when storing fails after some
+//! copies were committed, the reply is `451 4.3.0`, so the sender retries
+//! and those recipients get the message twice: only a `250` makes the
+//! server responsible for the message (RFC 5321 6.1), and a duplicate is
+//! a lesser harm than a loss (RFC 1047).
 
 use std::net::IpAddr;
 
 use moxide_proto::smtp::Reply;
+use std::collections::BTreeMap;
+
 use moxide_storage::{Flags, NewMessage, Store, StoreError};
 
 /// The message bytes of the transaction in progress, bounded by the size
@@ -195,6 +207,73 @@ pub fn deliver(store: &Store, d: &Delivery<'_>) -> Result<u32, DeliverError> {
     Ok(added.uid)
 }
 
+/// Refuses, before anything is stored, a message that would take any
+/// recipient account over its quota: the copies of one account are added
+/// up (each with its own prefix). When several accounts are over quota the
+/// error is temporary unless every one of them is permanent (its copies
+/// together are larger than its limit, so they can never fit), so a
+/// recipient that may get room later is not bounced for another's sake.
+pub fn check_quotas(store: &Store, deliveries: &[Delivery<'_>]) -> Result<(), DeliverError> {
+    let mut needed: BTreeMap<&str, u64> = BTreeMap::new();
+    for d in deliveries {
+        let size = (d.prefix.len() as u64).saturating_add(d.data.len() as u64);
+        let n = needed.entry(d.account).or_insert(0);
+        *n = n.saturating_add(size);
+    }
+    let mut worst: Option<bool> = None;
+    for (name, n) in needed {
+        let q = store.account(name)?.quota()?;
+        let Some(limit) = q.limit else { continue };
+        if q.usage.saturating_add(n) > limit {
+            let permanent = n > limit;
+            worst = Some(worst.map_or(permanent, |w| w && permanent));
+        }
+    }
+    match worst {
+        Some(permanent) => Err(DeliverError::OverQuota { permanent }),
+        None => Ok(()),
+    }
+}
+
+/// The reply when some copies were committed and a later one failed: the
+/// whole message is retried (duplicates rather than a loss, RFC 1047).
+pub fn partial_failure_reply() -> Reply {
+    Reply::local_error("error storing the message for some recipients, try again later")
+}
+
+/// Stores every copy of one message, in order, with `store_one` (normally
+/// [`deliver`]), after [`check_quotas`]. Returns the UIDs, or the reply for
+/// the whole message: the first error's reply when nothing was committed
+/// (delivery stops at the first failure), [`partial_failure_reply`] when
+/// some copies were.
+pub fn deliver_all(
+    store: &Store,
+    deliveries: &[Delivery<'_>],
+    mut store_one: impl FnMut(&Store, &Delivery<'_>) -> Result<u32, DeliverError>,
+) -> Result<Vec<u32>, Reply> {
+    check_quotas(store, deliveries).map_err(|e| e.reply())?;
+    let mut uids = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        match store_one(store, d) {
+            Ok(uid) => uids.push(uid),
+            Err(e) if uids.is_empty() => {
+                tracing::warn!(account = %d.account, error = ?e, "smtp delivery failed, nothing stored");
+                return Err(e.reply());
+            }
+            Err(e) => {
+                tracing::error!(
+                    account = %d.account,
+                    error = ?e,
+                    stored = uids.len(),
+                    "smtp delivery failed after other copies were stored; 451 so the sender retries (duplicates rather than loss)"
+                );
+                return Err(partial_failure_reply());
+            }
+        }
+    }
+    Ok(uids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +306,142 @@ mod tests {
         );
         assert_eq!(with_protocol(false, true, true), "SMTP");
         assert_eq!(with_protocol(true, false, true), "ESMTPA");
+    }
+
+    use moxide_storage::{NewAccount, StoreConfig};
+
+    /// A store with accounts `a` (unlimited) and `b` (quota `b_quota`).
+    fn two_accounts(b_quota: i64) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
+        for (name, quota) in [("a", 0), ("b", b_quota)] {
+            store
+                .create_account(
+                    name,
+                    NewAccount {
+                        addresses: vec![format!("{name}@example.org")],
+                        quota,
+                        ..NewAccount::default()
+                    },
+                )
+                .unwrap();
+        }
+        (dir, store)
+    }
+
+    /// Every message of the account's Inbox: prefix + file.
+    fn inbox(store: &Store, account: &str) -> Vec<Vec<u8>> {
+        let acct = store.account(account).unwrap();
+        let mb = acct.mailbox("Inbox").unwrap();
+        acct.messages_in(mb.id, 1..=u32::MAX)
+            .unwrap()
+            .iter()
+            .map(|m| acct.read_message(m).unwrap())
+            .collect()
+    }
+
+    const MSG: &[u8] = b"Subject: hi\r\n\r\nhello\r\n";
+
+    fn copy<'a>(account: &'a str, prefix: &'a [u8]) -> Delivery<'a> {
+        Delivery {
+            account,
+            prefix,
+            data: MSG,
+            junk: false,
+            unix: 1_704_164_645,
+        }
+    }
+
+    /// Storing fails for the second of two accounts after the first copy
+    /// was committed: the whole message gets 451 4.3.0 (the sender
+    /// retries; `a` will have a duplicate, nothing is lost), and `a` keeps
+    /// its copy.
+    #[test]
+    fn failure_after_a_commit_is_451_for_the_whole_message() {
+        let (_dir, store) = two_accounts(0);
+        let ds = [copy("a", b"X-To: a\r\n"), copy("b", b"X-To: b\r\n")];
+        let r = deliver_all(&store, &ds, |s, d| {
+            if d.account == "b" {
+                Err(DeliverError::Store(StoreError::NoSuchMailbox(
+                    "Inbox".into(),
+                )))
+            } else {
+                deliver(s, d)
+            }
+        });
+        assert_eq!(
+            r.unwrap_err().to_bytes(),
+            b"451 4.3.0 error storing the message for some recipients, try again later\r\n"
+        );
+        assert_eq!(
+            inbox(&store, "a"),
+            vec![b"X-To: a\r\nSubject: hi\r\n\r\nhello\r\n".to_vec()]
+        );
+        assert!(inbox(&store, "b").is_empty());
+        assert!(store.check_consistency().unwrap().is_empty());
+    }
+
+    /// A failure for the first copy stops delivery: that error is the
+    /// reply and nothing is stored for later recipients.
+    #[test]
+    fn failure_before_any_commit_stores_nothing() {
+        let (_dir, store) = two_accounts(0);
+        let ds = [copy("b", b""), copy("a", b"")];
+        let r = deliver_all(&store, &ds, |s, d| {
+            if d.account == "b" {
+                Err(DeliverError::Store(StoreError::NoSuchMailbox(
+                    "Inbox".into(),
+                )))
+            } else {
+                deliver(s, d)
+            }
+        });
+        assert_eq!(
+            r.unwrap_err().to_bytes(),
+            b"451 4.3.0 error storing the message, try again later\r\n"
+        );
+        assert!(inbox(&store, "a").is_empty());
+        assert!(inbox(&store, "b").is_empty());
+    }
+
+    /// Quotas are checked for every recipient before any copy is stored:
+    /// `b` over quota gives the reply for the whole message and `a`, first
+    /// in line, gets nothing either.
+    #[test]
+    fn quota_checked_for_every_recipient_first() {
+        // The message alone (22 bytes) is larger than b's quota.
+        let (_dir, store) = two_accounts(20);
+        let ds = [copy("a", b""), copy("b", b"")];
+        let r = deliver_all(&store, &ds, deliver);
+        assert_eq!(
+            r.unwrap_err().to_bytes(),
+            b"552 5.2.2 message larger than the mailbox quota\r\n"
+        );
+        assert!(inbox(&store, "a").is_empty());
+
+        // Room for one copy in b, not two: temporary.
+        let (_dir, store) = two_accounts(30);
+        assert_eq!(deliver_all(&store, &[copy("b", b"")], deliver), Ok(vec![1]));
+        let r = deliver_all(&store, &ds, deliver);
+        assert_eq!(
+            r.unwrap_err().to_bytes(),
+            b"452 4.2.2 mailbox full, over quota\r\n"
+        );
+        assert!(inbox(&store, "a").is_empty());
+        assert_eq!(inbox(&store, "b").len(), 1);
+
+        // Two copies for one account count twice: together they can never
+        // fit, so the error is permanent.
+        let (_dir, store) = two_accounts(40);
+        let r = deliver_all(&store, &[copy("b", b""), copy("b", b"")], deliver);
+        assert_eq!(r.unwrap_err().code, 552);
+        assert!(inbox(&store, "b").is_empty());
+
+        // Both fit: both stored, UIDs in order.
+        let (_dir, store) = two_accounts(30);
+        assert_eq!(deliver_all(&store, &ds, deliver), Ok(vec![1, 1]));
+        assert_eq!(inbox(&store, "a"), vec![MSG.to_vec()]);
+        assert_eq!(inbox(&store, "b"), vec![MSG.to_vec()]);
     }
 
     #[test]
