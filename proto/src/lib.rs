@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod conn;
+pub mod dmarc;
 pub mod dns;
 pub mod imap;
 pub mod message;
