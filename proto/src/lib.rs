@@ -6,11 +6,14 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod authres;
 pub mod conn;
 pub mod dmarc;
 pub mod dns;
 pub mod imap;
+pub mod iprev;
 pub mod message;
 pub mod sasl;
 pub mod secret;
 pub mod smtp;
+pub mod tlsrpt;
