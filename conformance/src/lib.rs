@@ -20,6 +20,10 @@ pub mod pattern;
 pub mod replay;
 pub mod runner;
 pub mod scram;
+pub mod smtp;
+pub mod smtp_core;
+pub mod smtp_loopback;
+pub mod smtp_runner;
 pub mod transcript;
 
 use std::path::{Path, PathBuf};

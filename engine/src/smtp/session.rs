@@ -8,7 +8,7 @@ use moxide_proto::sasl::{ChannelBindings, MechanismContext};
 use moxide_proto::smtp::{ForwardPath, Reply, SmtpEvent, SmtpServer};
 use moxide_storage::{Account, Store};
 
-use super::deliver::{self, DeliverError, Delivery, MessageBuffer, ReceivedInfo};
+use super::deliver::{self, Delivery, MessageBuffer, ReceivedInfo};
 use super::inbound::{self, Recipient};
 use super::localserve::{self, Failure, Stage};
 use super::submission;
@@ -364,37 +364,35 @@ impl SmtpSession {
             id: &id,
             date: &date,
         };
-        let mut delivered = 0usize;
-        let mut first_err: Option<DeliverError> = None;
-        for r in &txn.rcpts {
-            let prefix = deliver::received_header(&info, &r.address);
-            let d = Delivery {
+        let prefixes: Vec<Vec<u8>> = txn
+            .rcpts
+            .iter()
+            .map(|r| deliver::received_header(&info, &r.address))
+            .collect();
+        let copies: Vec<Delivery<'_>> = txn
+            .rcpts
+            .iter()
+            .zip(&prefixes)
+            .map(|(r, prefix)| Delivery {
                 account: &r.account,
-                prefix: &prefix,
+                prefix,
                 data: &message,
                 junk,
                 unix,
-            };
-            match deliver::deliver(&self.store, &d) {
-                Ok(uid) => {
-                    delivered += 1;
-                    tracing::info!(account = %r.account, uid, id = %id, "smtp delivered");
-                }
-                Err(e) => {
-                    tracing::warn!(account = %r.account, error = ?e, "smtp delivery failed");
-                    first_err.get_or_insert(e);
-                }
-            }
+            })
+            .collect();
+        // One reply for the whole message (see `deliver_all`): quotas of
+        // every recipient first, 451 when a failure follows a commit.
+        let uids = deliver::deliver_all(&self.store, &copies, deliver::deliver)?;
+        for (d, uid) in copies.iter().zip(uids) {
+            tracing::info!(account = %d.account, uid, id = %id, "smtp delivered");
         }
         // The core's idle timer restarts after this storage work.
-        match (delivered, first_err) {
-            (0, Some(e)) => Err(e.reply()),
-            _ => Ok(Some(Reply::with(
-                250,
-                (2, 0, 0),
-                format!("message accepted, id {id}"),
-            ))),
-        }
+        Ok(Some(Reply::with(
+            250,
+            (2, 0, 0),
+            format!("message accepted, id {id}"),
+        )))
     }
 }
 
