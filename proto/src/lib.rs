@@ -13,6 +13,7 @@ pub mod dns;
 pub mod imap;
 pub mod iprev;
 pub mod message;
+pub mod mtasts;
 pub mod sasl;
 pub mod secret;
 pub mod smtp;
