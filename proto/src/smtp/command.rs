@@ -52,6 +52,8 @@ pub enum Command {
     Vrfy(String),
     /// `EXPN string`.
     Expn(String),
+    /// `HELP [string]` (RFC 5321 4.1.1.8); the argument is ignored.
+    Help,
     /// `STARTTLS` (RFC 3207).
     StartTls,
     /// `AUTH mechanism [initial-response]` (RFC 4954 4).
@@ -108,6 +110,7 @@ pub fn parse_command(line: &[u8]) -> Result<Command> {
         "BDAT" => bdat(args),
         "RSET" => no_args(Command::Rset),
         "NOOP" => Ok(Command::Noop),
+        "HELP" => Ok(Command::Help),
         "QUIT" => no_args(Command::Quit),
         "STARTTLS" => no_args(Command::StartTls),
         "VRFY" | "EXPN" => {
@@ -246,6 +249,8 @@ mod tests {
             Err(CommandError::Syntax("no arguments allowed"))
         );
         assert_eq!(p("NOOP anything"), Ok(Command::Noop));
+        assert_eq!(p("help"), Ok(Command::Help));
+        assert_eq!(p("HELP MAIL"), Ok(Command::Help));
         assert_eq!(p("QUIT"), Ok(Command::Quit));
         assert_eq!(p("RsEt"), Ok(Command::Rset));
         assert_eq!(p("STARTTLS"), Ok(Command::StartTls));

@@ -134,6 +134,12 @@ impl Reply {
         Reply::with(502, (5, 5, 1), "EXPN not implemented")
     }
 
+    /// `214 2.0.0 ...`: the answer to HELP (RFC 5321 4.1.1.8, 4.2.2: 214
+    /// help message), pointing to the specification, as mox does.
+    pub fn help() -> Reply {
+        Reply::with(214, (2, 0, 0), "see RFC 5321 (SMTP)")
+    }
+
     /// `500 5.5.1 unknown command`.
     pub fn unknown_command() -> Reply {
         Reply::with(500, (5, 5, 1), "unknown command")

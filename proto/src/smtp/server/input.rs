@@ -202,6 +202,7 @@ impl SmtpServer {
             // RFC 5321 3.5.3: 252 when not verifying; EXPN is not offered.
             Command::Vrfy(_) => self.write(&Reply::cannot_verify()),
             Command::Expn(_) => self.write(&Reply::expn_not_implemented()),
+            Command::Help => self.write(&Reply::help()),
             Command::StartTls => self.on_starttls(),
             Command::Auth { mechanism, initial } => self.on_auth(&mechanism, initial),
         }
