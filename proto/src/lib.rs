@@ -8,6 +8,7 @@
 
 pub mod authres;
 pub mod conn;
+pub mod dkim;
 pub mod dmarc;
 pub mod dns;
 pub mod imap;
