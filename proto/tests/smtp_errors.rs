@@ -123,7 +123,7 @@ fn syntax_errors_per_parameter() {
 fn unknown_commands_and_the_error_limit() {
     let mut h = ready(mx());
     for _ in 0..9 {
-        assert_eq!(h.lines("HELP\n"), "500 5.5.1 unknown command\r\n");
+        assert_eq!(h.lines("XYZZY\n"), "500 5.5.1 unknown command\r\n");
     }
     assert!(h.actions.is_empty());
     assert_eq!(
