@@ -75,12 +75,13 @@ impl MessageBuffer {
 }
 
 /// The `with` protocol name of the Received header (RFC 3848): `SMTP` for
-/// HELO, `ESMTP` for EHLO, `S` added for TLS and `A` for AUTH.
-pub fn with_protocol(ehlo: bool, tls: bool, auth: bool) -> String {
+/// HELO, `ESMTP` for EHLO, `UTF8SMTP` when MAIL had the SMTPUTF8
+/// parameter (RFC 6531 3.7.3 and 4.3), `S` added for TLS and `A` for AUTH.
+pub fn with_protocol(ehlo: bool, smtputf8: bool, tls: bool, auth: bool) -> String {
     if !ehlo {
         return "SMTP".to_string();
     }
-    let mut s = "ESMTP".to_string();
+    let mut s = if smtputf8 { "UTF8SMTP" } else { "ESMTP" }.to_string();
     if tls {
         s.push('S');
     }
@@ -296,7 +297,7 @@ mod tests {
             helo: "client.example\r\nX: y",
             ip: "192.0.2.1".parse().unwrap(),
             hostname: "mx.example",
-            with: &with_protocol(true, true, false),
+            with: &with_protocol(true, false, true, false),
             id: "abc",
             date: "Tue, 02 Jan 2024 03:04:05 +0000",
         };
@@ -304,8 +305,10 @@ mod tests {
             String::from_utf8(received_header(&info, "a@example")).unwrap(),
             "Received: from client.exampleX: y ([192.0.2.1])\r\n\tby mx.example with ESMTPS id abc\r\n\tfor <a@example>; Tue, 02 Jan 2024 03:04:05 +0000\r\n"
         );
-        assert_eq!(with_protocol(false, true, true), "SMTP");
-        assert_eq!(with_protocol(true, false, true), "ESMTPA");
+        assert_eq!(with_protocol(false, false, true, true), "SMTP");
+        assert_eq!(with_protocol(true, false, false, true), "ESMTPA");
+        assert_eq!(with_protocol(true, true, true, true), "UTF8SMTPSA");
+        assert_eq!(with_protocol(true, true, false, false), "UTF8SMTP");
     }
 
     use moxide_storage::{NewAccount, StoreConfig};

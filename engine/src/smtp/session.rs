@@ -20,6 +20,8 @@ use super::{NonceSource, PeerInfo, Role, SmtpConfig, WallClock, rfc5322_date};
 struct Txn {
     /// The envelope sender (`None` for `<>`).
     from: Option<String>,
+    /// MAIL had the SMTPUTF8 parameter (RFC 6531 3.4).
+    smtputf8: bool,
     rcpts: Vec<Recipient>,
     /// Local parts of the recipients (localserve failures at DATA).
     rcpt_locals: Vec<String>,
@@ -118,7 +120,9 @@ impl SmtpSession {
                 self.txn = Txn::default();
                 self.conn.accept();
             }
-            SmtpEvent::MailFrom { from, .. } => self.on_mail(from.map(|m| m.to_string())),
+            SmtpEvent::MailFrom { from, params } => {
+                self.on_mail(from.map(|m| m.to_string()), params.smtputf8);
+            }
             SmtpEvent::RcptTo { to, .. } => self.on_rcpt(&to),
             SmtpEvent::DataStart { .. } => {
                 self.txn.data = Some(MessageBuffer::new(self.cfg.server.max_message_size));
@@ -209,7 +213,7 @@ impl SmtpSession {
         }
     }
 
-    fn on_mail(&mut self, from: Option<String>) {
+    fn on_mail(&mut self, from: Option<String>, smtputf8: bool) {
         self.txn = Txn::default();
         if self.cfg.localserve
             && let Some(f) = from
@@ -236,6 +240,7 @@ impl SmtpSession {
             }
         }
         self.txn.from = from;
+        self.txn.smtputf8 = smtputf8;
         self.conn.accept();
     }
 
@@ -355,7 +360,8 @@ impl SmtpSession {
                 }
             }
         };
-        let with = deliver::with_protocol(ehlo, self.peer.tls, self.account.is_some());
+        let with =
+            deliver::with_protocol(ehlo, txn.smtputf8, self.peer.tls, self.account.is_some());
         let info = ReceivedInfo {
             helo: &helo,
             ip: self.peer.ip,
