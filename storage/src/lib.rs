@@ -95,6 +95,7 @@ mod quota;
 mod records;
 mod store;
 mod txn;
+mod uid_scan;
 pub mod upgrade;
 
 pub use account::{Account, AccountSettings, NewAccount};

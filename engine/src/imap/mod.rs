@@ -41,6 +41,7 @@ pub mod login_limit;
 mod cmd;
 mod convert;
 mod selected;
+mod uid_runs;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -10,6 +10,7 @@ use moxide_storage::Change;
 
 use super::Session;
 use super::convert;
+use super::uid_runs::UidRuns;
 
 /// State of the selected mailbox.
 #[derive(Debug, Clone)]
@@ -21,7 +22,8 @@ pub(crate) struct Selected {
     /// EXAMINE, or SELECT of a mailbox that cannot be written.
     pub(crate) read_only: bool,
     /// UIDs the client knows, ascending; sequence number = index + 1.
-    pub(crate) uids: Vec<u32>,
+    /// Run-length encoded: a mailbox with contiguous UIDs costs a few bytes.
+    pub(crate) uids: UidRuns,
     /// Keywords of the mailbox as last announced in FLAGS.
     pub(crate) keywords: Vec<String>,
     /// The result of the last `SEARCH RETURN (SAVE)` as UIDs; empty after
@@ -49,8 +51,7 @@ impl Selected {
     /// Sequence number of a UID the client knows.
     pub(crate) fn seq_of(&self, uid: u32) -> Option<u32> {
         self.uids
-            .binary_search(&uid)
-            .ok()
+            .position(uid)
             .and_then(|i| u32::try_from(i + 1).ok())
     }
 
@@ -68,7 +69,7 @@ impl Selected {
                 let mut v: Vec<usize> = self
                     .saved
                     .iter()
-                    .filter_map(|u| self.uids.binary_search(u).ok())
+                    .filter_map(|&u| self.uids.position(u))
                     .collect();
                 v.sort_unstable();
                 v.dedup();
@@ -78,11 +79,11 @@ impl Selected {
         };
         let mut out = Vec::new();
         if uid {
-            let largest = self.uids.last().copied().unwrap_or(0);
+            let largest = self.uids.last().unwrap_or(0);
             for r in ranges {
                 let (lo, hi) = r.bounds(largest);
-                let start = self.uids.partition_point(|&u| u < lo);
-                let end = self.uids.partition_point(|&u| u <= hi);
+                let start = self.uids.rank(lo);
+                let end = self.uids.count_le(hi);
                 out.extend(start..end);
             }
         } else {
@@ -105,33 +106,29 @@ impl Selected {
         Ok(self
             .resolve(set, uid)?
             .into_iter()
-            .filter_map(|i| self.uids.get(i).copied())
+            .filter_map(|i| self.uids.get(i))
             .collect())
     }
 
     /// Removes UIDs expunged by this session and returns the responses
     /// announcing it: `n EXPUNGE` each, or one `VANISHED` with QRESYNC.
     pub(crate) fn remove_expunged(&mut self, uids: &[u32], qresync: bool) -> Vec<Data> {
-        let mut out = Vec::new();
-        let mut gone = Vec::new();
-        for &uid in uids {
-            if let Ok(idx) = self.uids.binary_search(&uid) {
-                self.uids.remove(idx);
-                if qresync {
-                    gone.push(uid);
-                } else {
-                    out.push(Data::Expunge(u32::try_from(idx + 1).unwrap_or(u32::MAX)));
-                }
-            }
+        let gone = self.uids.remove(uids);
+        if gone.is_empty() {
+            return Vec::new();
         }
-        if !gone.is_empty() {
-            gone.sort_unstable();
-            out.push(Data::Vanished {
+        if qresync {
+            return vec![Data::Vanished {
                 earlier: false,
-                uids: UidSet::from_sorted(gone),
-            });
+                uids: UidSet::from_sorted(gone.into_iter().map(|g| g.0)),
+            }];
         }
-        out
+        // Removed in ascending order: each earlier removal moved the later
+        // ones down by one (RFC 9051 7.5.1).
+        gone.iter()
+            .enumerate()
+            .map(|(k, &(_, idx))| Data::Expunge(u32::try_from(idx - k + 1).unwrap_or(u32::MAX)))
+            .collect()
     }
 }
 
@@ -161,18 +158,16 @@ impl Session {
         let mut out = Vec::new();
         for ch in changes {
             match ch {
-                Change::MessageAdded { mailbox, uid, .. }
-                    if mailbox == sel.id && sel.uids.last().is_none_or(|&l| uid > l) =>
-                {
+                Change::MessageAdded { mailbox, uid, .. } if mailbox == sel.id => {
+                    // Already known (read at SELECT) when not above the last.
                     sel.uids.push(uid);
                 }
                 Change::Expunged { mailbox, uids, .. } if mailbox == sel.id => {
                     let mut gone = Vec::new();
-                    for uid in uids {
-                        let Ok(idx) = sel.uids.binary_search(&uid) else {
-                            continue;
-                        };
-                        sel.uids.remove(idx);
+                    // Ascending by UID: the k-th removal finds the set k
+                    // shorter below it.
+                    for (k, (uid, old)) in sel.uids.remove(&uids).into_iter().enumerate() {
+                        let idx = old - k;
                         if idx >= announced {
                             // Added and removed before the client heard of it.
                             continue;
@@ -201,7 +196,7 @@ impl Session {
                     if own.contains(&modseq) {
                         continue;
                     }
-                    let Ok(idx) = sel.uids.binary_search(&uid) else {
+                    let Some(idx) = sel.uids.position(uid) else {
                         continue;
                     };
                     if idx >= announced {
@@ -262,7 +257,7 @@ mod tests {
             id: 1,
             name: "Inbox".into(),
             read_only: false,
-            uids,
+            uids: UidRuns::from_sorted(&uids),
             keywords: Vec::new(),
             saved: Vec::new(),
         }
@@ -293,7 +288,7 @@ mod tests {
         let mut s = sel(vec![3, 5, 9, 10]);
         let out = s.remove_expunged(&[5, 10], false);
         assert_eq!(out, vec![Data::Expunge(2), Data::Expunge(3)]);
-        assert_eq!(s.uids, vec![3, 9]);
+        assert_eq!(s.uids.iter().collect::<Vec<_>>(), vec![3, 9]);
         let out = s.remove_expunged(&[3, 9], true);
         assert_eq!(
             out,

@@ -36,9 +36,9 @@ pub(crate) struct AppendState {
 fn replace_target(s: &Session, uid: bool, target: SeqNum) -> Option<u32> {
     let sel = s.sel.as_ref()?;
     match (uid, target) {
-        (_, SeqNum::Last) => sel.uids.last().copied(),
+        (_, SeqNum::Last) => sel.uids.last(),
         (true, SeqNum::Value(u)) => sel.seq_of(u).map(|_| u),
-        (false, SeqNum::Value(n)) => sel.uids.get((n as usize).checked_sub(1)?).copied(),
+        (false, SeqNum::Value(n)) => sel.uids.get((n as usize).checked_sub(1)?),
     }
 }
 

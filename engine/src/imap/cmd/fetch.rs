@@ -196,7 +196,7 @@ pub(crate) fn run(s: &mut Session, tag: Tag, f: &FetchCommand) {
     };
     let uids: Vec<u32> = idx
         .iter()
-        .filter_map(|&i| sel.uids.get(i).copied())
+        .filter_map(|&i| sel.uids.get(i))
         .collect();
     if f.vanished && (!f.uid || !s.ext.qresync || f.changed_since.is_none()) {
         // RFC 7162 3.2.6: VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE.

@@ -64,7 +64,7 @@ pub(crate) fn matching(
     let (Some(acct), Some(sel)) = (s.account(), s.sel.as_ref()) else {
         return Err(SearchFail::Bad("no mailbox selected"));
     };
-    let (Some(&lo), Some(&hi)) = (sel.uids.first(), sel.uids.last()) else {
+    let (Some(lo), Some(hi)) = (sel.uids.first(), sel.uids.last()) else {
         return Ok(Vec::new());
     };
     let records = acct

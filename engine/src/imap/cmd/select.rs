@@ -5,12 +5,12 @@
 use moxide_proto::imap::cmd::SelectParams;
 use moxide_proto::imap::core::{FlagPerm, Mailbox, SequenceSet, Tag, UidSet};
 use moxide_proto::imap::resp::{Code, Data, FetchItem, ListData, Response, Status};
-use moxide_storage::Flags;
 
 use super::storage_name;
 use crate::imap::Session;
 use crate::imap::convert;
 use crate::imap::selected::Selected;
+use crate::imap::uid_runs::UidRuns;
 
 fn untagged_ok(s: &mut Session, code: Code, text: &str) {
     s.send(Response::Status(Status::ok(None, Some(code), text)));
@@ -46,8 +46,8 @@ pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox, params: &SelectParams,
         Ok(mb) => mb,
         Err(e) => return s.store_error(tag, e, "SELECT"),
     };
-    let uids = match acct.uids(mb.id) {
-        Ok(u) => u,
+    let uids = match acct.uid_runs(&mb) {
+        Ok(u) => UidRuns::from_runs(&u),
         Err(e) => return s.store_error(tag, e, "SELECT"),
     };
     let sel = Selected {
@@ -73,19 +73,14 @@ pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox, params: &SelectParams,
     s.data(Data::Exists(sel.exists()));
     if !s.ext.rev2 {
         s.data(Data::Recent(0));
-        if mb.counts.unseen > 0 {
-            match acct.messages_in(mb.id, 1..=u32::MAX) {
-                Ok(msgs) => {
-                    if let Some(seq) = msgs
-                        .iter()
-                        .find(|m| !m.flags.contains(Flags::SEEN))
-                        .and_then(|m| sel.seq_of(m.uid))
-                    {
-                        untagged_ok(s, Code::Unseen(seq), "first unseen");
-                    }
+        // RFC 3501 7.1: [UNSEEN n], the first message without \Seen.
+        match acct.first_unseen(&mb) {
+            Ok(first) => {
+                if let Some(seq) = first.and_then(|uid| sel.seq_of(uid)) {
+                    untagged_ok(s, Code::Unseen(seq), "first unseen");
                 }
-                Err(e) => return s.store_error(tag, e, "SELECT"),
             }
+            Err(e) => return s.store_error(tag, e, "SELECT"),
         }
     }
     untagged_ok(s, Code::UidValidity(mb.uidvalidity), "uidvalidity");
