@@ -15,6 +15,7 @@
 
 pub mod chunked;
 pub mod core;
+pub mod dns_fixture;
 pub mod loopback;
 pub mod pattern;
 pub mod replay;
