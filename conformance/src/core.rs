@@ -109,7 +109,7 @@ impl Core {
                     match a {
                         Action::StartTls => {
                             c.tls = true;
-                            c.session.tls_established(Some(TLS_EXPORTER.to_vec()));
+                            c.session.tls_established(Some(TLS_EXPORTER.to_vec()), None);
                         }
                         Action::Close => c.closed = true,
                         _ => {}
@@ -146,6 +146,7 @@ impl Driver for Core {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tls: !self.plain,
             tls_exporter: (!self.plain).then(|| TLS_EXPORTER.to_vec()),
+            client_key: None,
         };
         let clock = WallClock {
             unix_at: UNIX_START,

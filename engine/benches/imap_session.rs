@@ -81,6 +81,7 @@ fn main() {
             ip: "127.0.0.1".parse::<IpAddr>().expect("ip"),
             tls: false,
             tls_exporter: None,
+            client_key: None,
         },
         WallClock {
             unix_at: 1_700_000_000,

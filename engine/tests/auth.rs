@@ -36,7 +36,7 @@ fn plaintext_refused_without_tls() {
     );
     c.expect("a4 STARTTLS", &["a4 OK begin TLS negotiation now"]);
     assert_eq!(c.actions, vec![moxide_proto::conn::Action::StartTls]);
-    c.s.tls_established(Some(vec![7; 32]));
+    c.s.tls_established(Some(vec![7; 32]), None);
     let caps = c.send("a5 CAPABILITY");
     assert!(
         caps.contains("AUTH=SCRAM-SHA-256-PLUS AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-1-PLUS"),
@@ -115,6 +115,7 @@ fn failed_logins_are_delayed_per_ip() {
         ip: "192.0.2.9".parse().unwrap(),
         tls: false,
         tls_exporter: None,
+        client_key: None,
     });
     e.expect(
         "h1 LOGIN mox@localhost bad",
@@ -220,6 +221,7 @@ fn authenticate_scram() {
         ip: "127.0.0.1".parse().unwrap(),
         tls: true,
         tls_exporter: Some(vec![7; 32]),
+        client_key: None,
     };
     let mut c = env.client_with(tls.clone());
     let out = scram(

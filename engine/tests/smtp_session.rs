@@ -49,6 +49,7 @@ impl Env {
                 ip: "192.0.2.7".parse().unwrap(),
                 tls,
                 tls_exporter: None,
+                client_key: None,
             },
             WallClock {
                 unix_at: T0,

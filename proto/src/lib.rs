@@ -18,4 +18,5 @@ pub mod mtasts;
 pub mod sasl;
 pub mod secret;
 pub mod smtp;
+pub mod tls_key;
 pub mod tlsrpt;

@@ -68,6 +68,7 @@ proptest! {
                 tls_server_end_point: None,
             },
             plus_advertised,
+            external_identity: None,
         };
         let mut m = ServerMechanism::new(mech, ctx);
         let mut step = m.start(initial.as_deref());

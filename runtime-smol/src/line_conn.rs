@@ -116,8 +116,9 @@ impl Session for LineConn {
     fn handle_changes(&mut self, _now: Instant) {
         self.out.extend_from_slice(b"CHANGED\r\n");
     }
-    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>) {
+    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>, client_key: Option<String>) {
         self.peer.tls = true;
         self.peer.tls_exporter = tls_exporter;
+        self.peer.client_key = client_key;
     }
 }

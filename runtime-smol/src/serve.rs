@@ -95,6 +95,7 @@ where
                 ip,
                 tls: true,
                 tls_exporter,
+                client_key: None,
             });
             conn.set_wake(wake);
             // STARTTLS inside TLS is refused by the connection itself.
@@ -105,11 +106,12 @@ where
                 ip,
                 tls: false,
                 tls_exporter: None,
+                client_key: None,
             });
             conn.set_wake(wake);
             if let Ending::StartTls(stream) = drive(&mut conn, stream, &wake_rx).await? {
                 let tls = handshake(&acceptor, stream).await?;
-                conn.tls_established(tls::tls_exporter(tls.get_ref().1));
+                conn.tls_established(tls::tls_exporter(tls.get_ref().1), None);
                 drive(&mut conn, tls, &wake_rx).await?;
             }
         }

@@ -14,8 +14,9 @@ pub trait Session: Conn + Send + 'static {
     /// Called on the connection's task after the wake callback fired.
     fn handle_changes(&mut self, now: Instant);
     /// The TLS handshake after `Action::StartTls` completed, with the
-    /// channel binding of the new TLS session.
-    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>);
+    /// channel binding of the new TLS session and the fingerprint of the
+    /// client certificate's key (`None` without a certificate).
+    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>, client_key: Option<String>);
 }
 
 impl Session for moxide_engine::imap::Session {
@@ -25,8 +26,8 @@ impl Session for moxide_engine::imap::Session {
     fn handle_changes(&mut self, now: Instant) {
         moxide_engine::imap::Session::handle_changes(self, now);
     }
-    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>) {
-        moxide_engine::imap::Session::tls_established(self, tls_exporter);
+    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>, client_key: Option<String>) {
+        moxide_engine::imap::Session::tls_established(self, tls_exporter, client_key);
     }
 }
 
@@ -34,7 +35,7 @@ impl Session for moxide_engine::imap::Session {
 impl Session for moxide_engine::smtp::SmtpSession {
     fn set_wake(&mut self, _wake: Arc<dyn Fn() + Send + Sync>) {}
     fn handle_changes(&mut self, _now: Instant) {}
-    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>) {
-        moxide_engine::smtp::SmtpSession::tls_established(self, tls_exporter);
+    fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>, client_key: Option<String>) {
+        moxide_engine::smtp::SmtpSession::tls_established(self, tls_exporter, client_key);
     }
 }

@@ -84,6 +84,7 @@ where
                 ip,
                 tls: true,
                 tls_exporter,
+                client_key: None,
             });
             conn.set_wake(wake);
             drive(&mut conn, tls, &notify).await?;
@@ -93,11 +94,12 @@ where
                 ip,
                 tls: false,
                 tls_exporter: None,
+                client_key: None,
             });
             conn.set_wake(wake);
             if let Ending::StartTls(stream) = drive(&mut conn, stream, &notify).await? {
                 let tls = handshake(&acceptor, stream).await?;
-                conn.tls_established(tls::tls_exporter(tls.get_ref().1));
+                conn.tls_established(tls::tls_exporter(tls.get_ref().1), None);
                 drive(&mut conn, tls, &notify).await?;
             }
         }

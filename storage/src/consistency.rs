@@ -16,6 +16,7 @@ impl Store {
     pub fn check_consistency(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
         out.extend(self.check_addresses()?);
+        out.extend(self.check_tls_pubkeys()?);
         for name in self.account_names()? {
             let acct = self.account(&name)?;
             out.extend(

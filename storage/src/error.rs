@@ -109,6 +109,23 @@ pub enum StoreError {
     /// A UID or counter would overflow its range.
     #[error("{0} exhausted")]
     Exhausted(&'static str),
+    /// A TLS public key with this fingerprint is already registered.
+    #[error("TLS public key {0:?} is already registered")]
+    TlsPubKeyExists(String),
+    /// A TLS public key's certificate is unusable or does not match it.
+    #[error("invalid TLS public key: {reason}")]
+    InvalidTlsPubKey {
+        /// What is wrong.
+        reason: String,
+    },
+    /// An address that should belong to an account does not.
+    #[error("address {address:?} is not an address of account {account:?}")]
+    AddressNotOfAccount {
+        /// The address.
+        address: String,
+        /// The account.
+        account: String,
+    },
 }
 
 /// Result alias for storage operations.

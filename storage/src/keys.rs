@@ -12,6 +12,10 @@
 //! - `N` acct name → mailbox id (live mailboxes only)
 //! - `E` acct msgid(u64) → modseq of the expunge (file waiting for erasure)
 //! - `B` acct name → `` (subscriptions; may name mailboxes that do not exist)
+//! - `e` acct msgid(u64) → envelope record (see `crate::envelope`)
+//! - `K` fingerprint → [`crate::tlspubkey::TlsPubKey`] (TLS client keys)
+//! - `k` account-name NUL fingerprint → `` (TLS client keys per account)
+//! - `L` account-name NUL unix(u64) seq(u32) → [`crate::login_attempts::LoginAttempt`]
 //!
 //! Keyspace `msgs`: acct mailbox uid(u32) → [`crate::records::MessageRecord`]
 //! (tombstones included). Keyspace `modseq`: acct mailbox modseq(u64) uid → ``
@@ -29,6 +33,9 @@ pub(crate) const TAG_MAILBOX: u8 = b'M';
 pub(crate) const TAG_NAME: u8 = b'N';
 pub(crate) const TAG_ERASE: u8 = b'E';
 pub(crate) const TAG_SUBSCRIPTION: u8 = b'B';
+pub(crate) const TAG_TLS_PUBKEY: u8 = b'K';
+pub(crate) const TAG_TLS_PUBKEY_INDEX: u8 = b'k';
+pub(crate) const TAG_LOGIN_ATTEMPT: u8 = b'L';
 
 fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.iter().map(|p| p.len()).sum::<usize>());
@@ -80,6 +87,33 @@ pub(crate) fn subscription_prefix(acct: u32) -> Vec<u8> {
 }
 pub(crate) fn erase_prefix(acct: u32) -> Vec<u8> {
     tagged(TAG_ERASE, &[&acct.to_be_bytes()])
+}
+pub(crate) fn tls_pubkey(fingerprint: &str) -> Vec<u8> {
+    tagged(TAG_TLS_PUBKEY, &[fingerprint.as_bytes()])
+}
+pub(crate) fn tls_pubkey_index_prefix(account: &str) -> Vec<u8> {
+    tagged(TAG_TLS_PUBKEY_INDEX, &[account.as_bytes(), &[0]])
+}
+pub(crate) fn tls_pubkey_index(account: &str, fingerprint: &str) -> Vec<u8> {
+    tagged(
+        TAG_TLS_PUBKEY_INDEX,
+        &[account.as_bytes(), &[0], fingerprint.as_bytes()],
+    )
+}
+/// Account names have no control characters, so NUL ends the name.
+pub(crate) fn login_attempt_prefix(account: &str) -> Vec<u8> {
+    tagged(TAG_LOGIN_ATTEMPT, &[account.as_bytes(), &[0]])
+}
+pub(crate) fn login_attempt(account: &str, unix: u64, seq: u32) -> Vec<u8> {
+    tagged(
+        TAG_LOGIN_ATTEMPT,
+        &[
+            account.as_bytes(),
+            &[0],
+            &unix.to_be_bytes(),
+            &seq.to_be_bytes(),
+        ],
+    )
 }
 
 /// `msgs` key.

@@ -70,6 +70,10 @@ pub struct PeerInfo {
     pub tls: bool,
     /// The TLS exporter channel binding (RFC 9266), when TLS is up.
     pub tls_exporter: Option<Vec<u8>>,
+    /// The fingerprint of the TLS client certificate's public key
+    /// ([`moxide_proto::tls_key::spki_fingerprint`]) from the handshake;
+    /// `None` without TLS or without a client certificate.
+    pub client_key: Option<String>,
 }
 
 /// The mapping from the monotonic `now` arguments to wall-clock time,
@@ -217,10 +221,14 @@ impl Session {
     }
 
     /// Called by the runtime once the TLS handshake after STARTTLS
-    /// completed, with the channel binding of the new TLS session.
-    pub fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>) {
+    /// completed, with the channel binding of the new TLS session and the
+    /// fingerprint of the client certificate's key, if one was presented.
+    /// A known key never yields PREAUTH after STARTTLS; it only enables
+    /// AUTHENTICATE EXTERNAL.
+    pub fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>, client_key: Option<String>) {
         self.peer.tls = true;
         self.peer.tls_exporter = tls_exporter;
+        self.peer.client_key = client_key;
     }
 
     /// The protocol state.

@@ -92,10 +92,12 @@ impl SmtpSession {
     }
 
     /// The TLS handshake after STARTTLS completed, with the channel binding
-    /// of the new TLS session.
-    pub fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>) {
+    /// of the new TLS session and the fingerprint of the client
+    /// certificate's key, if one was presented.
+    pub fn tls_established(&mut self, tls_exporter: Option<Vec<u8>>, client_key: Option<String>) {
         self.peer.tls = true;
         self.peer.tls_exporter = tls_exporter;
+        self.peer.client_key = client_key;
     }
 
     /// The authenticated account's name, after AUTH.
@@ -156,6 +158,7 @@ impl SmtpSession {
                         tls_server_end_point: None,
                     },
                     plus_advertised: false,
+                    external_identity: self.peer.client_key.clone(),
                 };
                 self.sasl_account = None;
                 self.conn.start_auth(ctx);

@@ -56,6 +56,7 @@ impl Env {
             ip: "127.0.0.1".parse::<IpAddr>().unwrap(),
             tls: false,
             tls_exporter: None,
+            client_key: None,
         })
     }
 

@@ -24,6 +24,7 @@
 //! (errors are sticky).
 
 mod crammd5;
+mod external;
 mod login;
 mod plain;
 mod scram;
@@ -50,10 +51,15 @@ pub enum Mechanism {
     ScramSha256,
     /// SCRAM-SHA-256-PLUS (RFC 7677, channel binding).
     ScramSha256Plus,
+    /// EXTERNAL (RFC 4422 appendix A): the TLS client certificate. Not in
+    /// [`Mechanism::ALL`]: it is offered only on connections with a client
+    /// certificate.
+    External,
 }
 
 impl Mechanism {
-    /// All mechanisms, strongest first.
+    /// All password mechanisms, strongest first (without
+    /// [`Mechanism::External`]).
     pub const ALL: [Mechanism; 7] = [
         Mechanism::ScramSha256Plus,
         Mechanism::ScramSha256,
@@ -74,6 +80,7 @@ impl Mechanism {
             Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
             Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
+            Mechanism::External => "EXTERNAL",
         }
     }
 
@@ -81,6 +88,7 @@ impl Mechanism {
     pub fn from_name(name: &str) -> Option<Mechanism> {
         Mechanism::ALL
             .into_iter()
+            .chain([Mechanism::External])
             .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
@@ -138,6 +146,10 @@ pub struct MechanismContext {
     /// Whether the server offered -PLUS mechanisms to this client; a SCRAM
     /// client answering with the `y` flag then fails (RFC 5802 6).
     pub plus_advertised: bool,
+    /// The identity established outside the exchange, for EXTERNAL: the
+    /// fingerprint of the TLS client certificate's key (see
+    /// [`crate::tls_key::spki_fingerprint`]); `None` without one.
+    pub external_identity: Option<String>,
 }
 
 /// The outcome of one exchange step.
@@ -211,6 +223,9 @@ pub enum SaslError {
     /// A call that does not fit the exchange's state.
     #[error("unexpected call in this state")]
     OutOfOrder,
+    /// EXTERNAL without an external identity (no TLS client certificate).
+    #[error("no external identity (no TLS client certificate)")]
+    NoExternalIdentity,
 }
 
 /// Per-mechanism state.
@@ -219,6 +234,7 @@ enum Machine {
     Login(login::Login),
     CramMd5(crammd5::CramMd5),
     Scram(Box<scram::Scram>),
+    External(external::External),
 }
 
 /// One server-side SASL exchange. See the module docs for the calling
@@ -244,6 +260,9 @@ impl ServerMechanism {
     /// Creates the server side of one exchange.
     pub fn new(mechanism: Mechanism, ctx: MechanismContext) -> ServerMechanism {
         let machine = match mechanism {
+            Mechanism::External => {
+                Machine::External(external::External::new(ctx.external_identity))
+            }
             Mechanism::Plain => Machine::Plain(plain::Plain::new()),
             Mechanism::Login => Machine::Login(login::Login::new()),
             Mechanism::CramMd5 => Machine::CramMd5(crammd5::CramMd5::new(ctx.challenge)),
@@ -282,6 +301,9 @@ impl ServerMechanism {
             (Machine::Login(m), Some(data)) => m.step(data),
             (Machine::CramMd5(m), None) => m.start(),
             (Machine::CramMd5(_), Some(_)) => Step::Failure(SaslError::InitialResponseNotAllowed),
+            // RFC 4422 A.1: the server sends an empty challenge first.
+            (Machine::External(_), None) => Step::Challenge(Vec::new()),
+            (Machine::External(m), Some(data)) => m.step(data),
         };
         self.finish(step)
     }
@@ -300,6 +322,7 @@ impl ServerMechanism {
             Machine::Login(m) => m.step(client_data),
             Machine::CramMd5(m) => m.step(client_data),
             Machine::Scram(m) => m.step(client_data),
+            Machine::External(m) => m.step(client_data),
         };
         self.finish(step)
     }
@@ -315,6 +338,7 @@ impl ServerMechanism {
             Machine::Login(m) => m.provide_secrets(secrets),
             Machine::CramMd5(m) => m.provide_secrets(secrets),
             Machine::Scram(m) => m.provide_secrets(secrets),
+            Machine::External(_) => Step::Failure(SaslError::OutOfOrder),
         };
         self.finish(step)
     }

@@ -67,6 +67,7 @@ pub(crate) fn start(s: &mut Session, tag: Tag, mechanism: &str, initial: Option<
             tls_server_end_point: None,
         },
         plus_advertised: s.peer.tls_exporter.is_some(),
+        external_identity: s.peer.client_key.clone(),
     };
     let mut m = Box::new(ServerMechanism::new(mech, ctx));
     let step = m.start(initial);
