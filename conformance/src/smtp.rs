@@ -1,7 +1,7 @@
 //! SMTP transcripts (`conformance/smtp/*.txt`, format in
 //! `conformance/README.md`, section SMTP): the IMAP line syntax of
-//! [`crate::transcript`] plus the SMTP directives `@port`, `@stored` and
-//! `@production`, and the bare-core run with snapshots
+//! [`crate::transcript`] plus the SMTP directives `@port`, `@stored`,
+//! `@wait` and `@production`, and the bare-core run with snapshots
 //! (`snapshots/smtp__<name>.snap`).
 //!
 //! - [`smtp_transcripts`] reads and parses every transcript;
@@ -47,6 +47,9 @@ pub enum SmtpStep {
     /// `@stored N`: the store holds exactly `N` messages now (every account
     /// and mailbox).
     Stored(usize),
+    /// `@wait S`: `S` seconds pass without input (the core's clock jumps;
+    /// timers that come due fire). Core only.
+    Wait(u64),
 }
 
 /// A parsed SMTP transcript.
@@ -121,6 +124,14 @@ pub fn parse(name: &str, text: &str) -> Result<SmtpTranscript, ParseError> {
                 t.steps.push(SmtpStep::Stored(n));
                 run.push("");
             }
+            Some(("wait", arg)) => {
+                flush(&mut run, &mut t)?;
+                let n = arg
+                    .parse()
+                    .map_err(|_| err(format!("@wait needs seconds, not {arg:?}")))?;
+                t.steps.push(SmtpStep::Wait(n));
+                run.push("");
+            }
             Some(("production", "")) => {
                 t.production = true;
                 run.push("");
@@ -129,6 +140,10 @@ pub fn parse(name: &str, text: &str) -> Result<SmtpTranscript, ParseError> {
         }
     }
     flush(&mut run, &mut t)?;
+    let waits = t.steps.iter().any(|s| matches!(s, SmtpStep::Wait(_)));
+    if waits && t.meta.core_only.is_none() {
+        t.meta.core_only = Some("@wait: the core's clock jumps, a real one would not".into());
+    }
     if t.production && t.meta.core_only.is_none() {
         t.meta.core_only =
             Some("@production: localserve accepts every recipient and has no quota".into());

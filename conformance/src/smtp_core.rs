@@ -136,7 +136,7 @@ impl SmtpCore {
                     match a {
                         Action::StartTls => {
                             c.tls = true;
-                            c.session.tls_established(Some(TLS_EXPORTER.to_vec()), None);
+                            c.session.tls_established(Some(TLS_EXPORTER.to_vec()));
                         }
                         Action::Close => c.closed = true,
                         _ => {}
@@ -184,7 +184,6 @@ impl Driver for SmtpCore {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tls,
             tls_exporter: tls.then(|| TLS_EXPORTER.to_vec()),
-            client_key: None,
         };
         // The fixed clock, advanced by the time the core jumped so far.
         let elapsed = self.now.saturating_duration_since(self.start).as_secs();
@@ -300,6 +299,37 @@ impl SmtpDriver for SmtpCore {
 
     fn stored_count(&mut self) -> Result<usize, String> {
         Ok(stored_messages(&self.store)?.len())
+    }
+
+    /// Jumps the clock by `seconds`, firing every timer that comes due on
+    /// the way, in order.
+    fn wait(&mut self, seconds: u64) -> Result<(), String> {
+        let end = self.now + Duration::from_secs(seconds);
+        // Each round fires at least one timer; a session whose timer does
+        // not move would be a bug, reported instead of looping forever.
+        for _ in 0..1000 {
+            let next = self
+                .conns
+                .iter()
+                .flatten()
+                .filter(|c| !c.closed)
+                .filter_map(|c| c.session.poll_timeout())
+                .filter(|t| *t <= end)
+                .min();
+            let Some(t) = next else {
+                self.now = self.now.max(end);
+                return Ok(());
+            };
+            self.now = self.now.max(t);
+            let now = self.now;
+            for c in self.conns.iter_mut().flatten() {
+                if !c.closed && c.session.poll_timeout().is_some_and(|x| x <= now) {
+                    c.session.handle_timeout(now);
+                }
+            }
+            self.pump();
+        }
+        Err(format!("@wait {seconds}: a timer keeps firing"))
     }
 
     fn stored_dump(&mut self) -> Result<Vec<String>, String> {

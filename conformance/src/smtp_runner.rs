@@ -20,6 +20,11 @@ pub trait SmtpDriver: Driver {
     /// Every stored message as snapshot lines (the core); empty where the
     /// store's contents vary from run to run (a real server's clock).
     fn stored_dump(&mut self) -> Result<Vec<String>, String>;
+    /// `seconds` pass without client input (`@wait`); drivers on a real
+    /// clock refuse.
+    fn wait(&mut self, seconds: u64) -> Result<(), String> {
+        Err(format!("@wait {seconds}: not supported by this driver"))
+    }
 }
 
 struct Run<'a, D: SmtpDriver> {
@@ -134,6 +139,10 @@ impl<D: SmtpDriver> Run<'_, D> {
                     if got != *want {
                         return Err(format!("@stored {want}: the store holds {got} messages"));
                     }
+                }
+                SmtpStep::Wait(seconds) => {
+                    self.log.push(format!("@wait {seconds}"));
+                    self.d.wait(*seconds)?;
                 }
                 SmtpStep::Line(Step::Session(n)) => {
                     self.current = *n;
