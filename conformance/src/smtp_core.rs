@@ -136,7 +136,7 @@ impl SmtpCore {
                     match a {
                         Action::StartTls => {
                             c.tls = true;
-                            c.session.tls_established(Some(TLS_EXPORTER.to_vec()));
+                            c.session.tls_established(Some(TLS_EXPORTER.to_vec()), None);
                         }
                         Action::Close => c.closed = true,
                         _ => {}
@@ -184,6 +184,7 @@ impl Driver for SmtpCore {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tls,
             tls_exporter: tls.then(|| TLS_EXPORTER.to_vec()),
+            client_key: None,
         };
         // The fixed clock, advanced by the time the core jumped so far.
         let elapsed = self.now.saturating_duration_since(self.start).as_secs();
