@@ -31,6 +31,10 @@ pub const SMALL_QUOTA: i64 = 600;
 /// so that the 552 after an oversized message is cheap to test.
 pub const PRODUCTION_MAX_SIZE: u64 = 4096;
 
+/// The recipient limit of the production policy on the core (LIMITS
+/// RCPTMAX, RFC 9422), small for the same reason.
+pub const PRODUCTION_MAX_RCPTS: u32 = 10;
+
 /// Held answers (localserve's `timeout`) are released when due within this
 /// time; longer timers are inactivity timeouts and never fire.
 const MAX_JUMP: Duration = Duration::from_secs(60);
@@ -63,7 +67,8 @@ impl SmtpCore {
     /// plus [`OTHER`] and [`SMALL`]. Connections are TLS unless `plain`;
     /// `production` selects the production policy (no catch-all, no
     /// failures on purpose, AUTH only over TLS, SIZE
-    /// [`PRODUCTION_MAX_SIZE`]) instead of localserve's.
+    /// [`PRODUCTION_MAX_SIZE`], RCPTMAX [`PRODUCTION_MAX_RCPTS`]) instead
+    /// of localserve's.
     /// `cuts` cuts every client send into pieces.
     pub fn new(plain: bool, production: bool, cuts: Option<Cuts>) -> Result<SmtpCore, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
@@ -94,6 +99,7 @@ impl SmtpCore {
             c.server.tls_available = true;
             if production {
                 c.server.max_message_size = PRODUCTION_MAX_SIZE;
+                c.server.max_recipients = PRODUCTION_MAX_RCPTS;
             }
             c.shared()
         };
