@@ -18,5 +18,6 @@ pub mod mtasts;
 pub mod sasl;
 pub mod secret;
 pub mod smtp;
+pub mod spf;
 pub mod tls_key;
 pub mod tlsrpt;
