@@ -146,7 +146,7 @@ pub fn parse(name: &str, text: &str) -> Result<SmtpTranscript, ParseError> {
     }
     if t.production && t.meta.core_only.is_none() {
         t.meta.core_only =
-            Some("@production: localserve accepts every recipient and has no quota".into());
+            Some("@production: the runtimes serve localserve's policy, not production's".into());
     }
     let submissions_plain = t.meta.plain && t.steps.contains(&SmtpStep::Port(Port::Submissions));
     if submissions_plain {
