@@ -7,6 +7,8 @@ extern crate self as moxide;
 
 #[cfg(test)]
 mod line_conn;
+pub mod cli_dns;
+pub mod dns;
 pub mod listen;
 pub mod localserve;
 pub mod sendmail;

@@ -58,6 +58,8 @@ enum Command {
         /// The transcript file.
         file: PathBuf,
     },
+    /// DNS lookups through moxide's stub resolver (`dns lookup TYPE NAME`).
+    Dns(moxide::cli_dns::DnsArgs),
     /// Print the version.
     Version,
 }
@@ -92,6 +94,7 @@ struct LocalserveArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Dns(args) => moxide::cli_dns::run(args),
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

@@ -19,3 +19,15 @@ pub use eval::{Evaluate, LookupId, Poll, run};
 pub use name::{NameError, normalize_name};
 pub use types::{Failure, Lookup, Query, Rdata, RecordType, Records};
 pub use zone::{Zone, ZoneError};
+
+// The stub resolver: DNS messages, its settings, cache and state machine.
+mod cache;
+pub mod message;
+mod resolv_conf;
+mod resolver;
+#[cfg(test)]
+mod test_wire;
+
+pub use cache::Cache;
+pub use resolv_conf::{DNS_PORT, MAX_NAMESERVERS, ResolverConfig};
+pub use resolver::{LookupHandle, Random, Resolver, Transmit, Transport};
