@@ -18,6 +18,7 @@ pub mod mtasts;
 pub mod sasl;
 pub mod secret;
 pub mod smtp;
+pub mod tls_key;
 pub mod spf;
 pub mod tls_key;
 pub mod tlsrpt;

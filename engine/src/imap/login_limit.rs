@@ -1,10 +1,12 @@
 //! Failed logins per client IP with growing delays (as mox): the first few
 //! failures are answered at once, later ones only after a delay that doubles
 //! with every failure, up to a maximum. Time comes from the `now` arguments.
+//! One limiter is shared by IMAP and SMTP submission (clones share their
+//! record), so password guessing on one protocol slows the other too.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Failures answered without delay.
@@ -22,10 +24,11 @@ struct Entry {
     last: Instant,
 }
 
-/// Shared failed-login accounting; one per listener (inside the config).
-#[derive(Debug, Default)]
+/// Shared failed-login accounting (inside the IMAP and SMTP configs).
+/// Cloning gives a handle to the same record.
+#[derive(Debug, Default, Clone)]
 pub struct LoginLimiter {
-    entries: Mutex<HashMap<IpAddr, Entry>>,
+    entries: Arc<Mutex<HashMap<IpAddr, Entry>>>,
 }
 
 impl LoginLimiter {
@@ -103,5 +106,20 @@ mod tests {
         assert_eq!(l.failed(ip, later), Duration::ZERO);
         l.succeeded(ip);
         assert_eq!(l.failures(ip, later), 0);
+    }
+
+    #[test]
+    fn clones_share_the_record() {
+        let imap = LoginLimiter::default();
+        let smtp = imap.clone();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(imap.failed(ip, t0), Duration::ZERO);
+        }
+        assert_eq!(smtp.failed(ip, t0), Duration::from_secs(1));
+        assert_eq!(imap.failures(ip, t0), 4);
+        smtp.succeeded(ip);
+        assert_eq!(imap.failures(ip, t0), 0);
     }
 }

@@ -191,8 +191,29 @@ impl Session {
             notify: None,
             delayed: None,
         };
-        let caps = s.capabilities();
         let greeting = s.cfg.greeting.clone();
+        // Issue 8: a known TLS client key on implicit TLS logs in at once
+        // (RFC 9051 7.1.4 PREAUTH), unless the key asks not to.
+        if let Some((acct, key)) = cmd::login::preauth_account(&s) {
+            s.cfg.login_limit.succeeded(s.peer.ip);
+            let a = cmd::login::Attempt {
+                mechanism: "PREAUTH",
+                username: &key.login_address,
+                account: Some(&key.account),
+            };
+            cmd::login::record(&s, a, "");
+            tracing::info!(account = %key.account, ip = %s.peer.ip, "imap preauth with TLS client key");
+            s.login_as(acct);
+            let caps = s
+                .cfg
+                .capabilities(s.peer.tls, true, s.peer.tls_exporter.is_some());
+            s.send(Response::Status(Status::preauth(
+                Some(Code::Capability(caps)),
+                format!("{greeting}, logged in as {}", key.login_address),
+            )));
+            return s;
+        }
+        let caps = s.capabilities();
         s.send(Response::Status(Status::ok(
             None,
             Some(Code::Capability(caps)),
@@ -244,8 +265,19 @@ impl Session {
     /// The capabilities for the current state.
     pub(crate) fn capabilities(&self) -> Vec<String> {
         let authed = !matches!(self.conn.state(), ServerState::NotAuthenticated);
-        self.cfg
-            .capabilities(self.peer.tls, authed, self.peer.tls_exporter.is_some())
+        let mut caps =
+            self.cfg
+                .capabilities(self.peer.tls, authed, self.peer.tls_exporter.is_some());
+        // Issue 8: EXTERNAL only with TLS and a client certificate (known
+        // or not: an unknown key fails at AUTHENTICATE).
+        if !authed && self.peer.tls && self.peer.client_key.is_some() {
+            let at = caps
+                .iter()
+                .position(|c| c.starts_with("AUTH="))
+                .unwrap_or(caps.len());
+            caps.insert(at, "AUTH=EXTERNAL".to_string());
+        }
+        caps
     }
 
     /// Logs the user in: opens the changes feed.

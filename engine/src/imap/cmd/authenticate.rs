@@ -1,6 +1,7 @@
 //! AUTHENTICATE (RFC 9051 6.2.2) with SASL-IR (RFC 4959): PLAIN, CRAM-MD5,
 //! SCRAM-SHA-1/256 and their -PLUS variants (tls-exporter channel binding,
-//! RFC 9266). SCRAM's server-final message goes out as one more challenge
+//! RFC 9266), and EXTERNAL with the TLS client certificate (RFC 4422
+//! appendix A). SCRAM's server-final message goes out as one more challenge
 //! whose empty answer completes the exchange.
 
 use moxide_proto::imap::core::Tag;
@@ -8,7 +9,10 @@ use moxide_proto::imap::resp::Code;
 use moxide_proto::sasl::{ChannelBindings, Mechanism, MechanismContext, ServerMechanism, Step};
 use moxide_storage::Account;
 
-use super::login::{fail, find_account, plaintext_allowed, sasl_secrets, succeed, verify_password};
+use super::login::{
+    Attempt, external, fail, find_account, plaintext_allowed, sasl_secrets, succeed,
+    verify_password,
+};
 use crate::imap::Session;
 
 /// The exchange in progress.
@@ -24,10 +28,16 @@ enum Phase {
     Sasl {
         mech: Box<ServerMechanism>,
         account: Option<Account>,
+        /// The authentication identity, once the client gave it.
+        username: String,
     },
     /// The server-final message was sent; the client's empty answer
     /// completes the exchange.
-    Final { account: Account },
+    Final {
+        account: Account,
+        mechanism: Mechanism,
+        username: String,
+    },
 }
 
 /// AUTHENTICATE mechanism [initial-response].
@@ -44,6 +54,16 @@ pub(crate) fn start(s: &mut Session, tag: Tag, mechanism: &str, initial: Option<
     }
     if mech.is_plus() && s.peer.tls_exporter.is_none() {
         return s.no(tag, None, "channel binding needs TLS");
+    }
+    // EXTERNAL is advertised only with TLS and a client certificate; the
+    // mechanism itself fails without an identity.
+    if mech == Mechanism::External && !s.peer.tls {
+        let a = Attempt {
+            mechanism: mech.name(),
+            username: "",
+            account: None,
+        };
+        return fail(s, tag, a, "EXTERNAL without TLS");
     }
     if mech == Mechanism::Plain {
         return match initial {
@@ -71,7 +91,7 @@ pub(crate) fn start(s: &mut Session, tag: Tag, mechanism: &str, initial: Option<
     };
     let mut m = Box::new(ServerMechanism::new(mech, ctx));
     let step = m.start(initial);
-    drive(s, tag, m, None, step);
+    drive(s, tag, m, None, String::new(), step);
 }
 
 /// Acts on a step of a SASL mechanism.
@@ -80,19 +100,26 @@ fn drive(
     tag: Tag,
     mut mech: Box<ServerMechanism>,
     mut account: Option<Account>,
+    mut username: String,
     mut step: Step,
 ) {
+    let mechanism = mech.mechanism();
     loop {
         match step {
             Step::Challenge(data) => {
                 s.auth = Some(AuthState {
                     tag,
-                    phase: Phase::Sasl { mech, account },
+                    phase: Phase::Sasl {
+                        mech,
+                        account,
+                        username,
+                    },
                 });
                 s.conn.auth_challenge(&data);
                 return;
             }
             Step::NeedSecrets { authcid, .. } => {
+                username.clone_from(&authcid);
                 let found = match find_account(&s.store, &authcid) {
                     Ok(a) => a,
                     Err(e) => return s.store_error(tag, e, "AUTHENTICATE account lookup"),
@@ -109,30 +136,50 @@ fn drive(
                 authzid,
                 final_data,
             } => {
+                if mechanism == Mechanism::External {
+                    // authcid is the client key's fingerprint.
+                    return external(s, tag, &authcid, authzid.as_deref());
+                }
+                let name = account.as_ref().map(|a| a.name().to_string());
+                let a = Attempt {
+                    mechanism: mechanism.name(),
+                    username: &authcid,
+                    account: name.as_deref(),
+                };
                 let Some(acct) = account.take() else {
-                    return fail(s, tag);
+                    return fail(s, tag, a, "unknown user");
                 };
                 if authzid
                     .as_ref()
                     .is_some_and(|z| !z.is_empty() && *z != authcid)
                 {
-                    return fail(s, tag);
+                    return fail(s, tag, a, "authorization identity differs");
                 }
                 match final_data {
                     Some(data) => {
                         s.auth = Some(AuthState {
                             tag,
-                            phase: Phase::Final { account: acct },
+                            phase: Phase::Final {
+                                account: acct,
+                                mechanism,
+                                username: authcid,
+                            },
                         });
                         s.conn.auth_challenge(&data);
                     }
-                    None => succeed(s, tag, acct, "AUTHENTICATE"),
+                    None => succeed(s, tag, acct, "AUTHENTICATE", a),
                 }
                 return;
             }
             Step::Failure(e) => {
                 tracing::debug!(error = %e, "sasl failure");
-                return fail(s, tag);
+                let name = account.as_ref().map(|a| a.name().to_string());
+                let a = Attempt {
+                    mechanism: mechanism.name(),
+                    username: &username,
+                    account: name.as_deref(),
+                };
+                return fail(s, tag, a, &e.to_string());
             }
         }
     }
@@ -145,24 +192,32 @@ fn plain(s: &mut Session, tag: Tag, data: &[u8]) {
     else {
         return s.bad(tag, "malformed PLAIN message");
     };
+    let mut a = Attempt {
+        mechanism: "PLAIN",
+        username: "",
+        account: None,
+    };
     let (Ok(authz), Ok(authc), Ok(pass)) = (
         std::str::from_utf8(authz),
         std::str::from_utf8(authc),
         std::str::from_utf8(pass),
     ) else {
-        return fail(s, tag);
+        return fail(s, tag, a, "identity or password not UTF-8");
     };
+    a.username = authc;
     if !authz.is_empty() && authz != authc {
-        return fail(s, tag);
+        return fail(s, tag, a, "authorization identity differs");
     }
     let acct = match find_account(&s.store, authc) {
         Ok(Some(a)) => a,
-        Ok(None) => return fail(s, tag),
+        Ok(None) => return fail(s, tag, a, "unknown user"),
         Err(e) => return s.store_error(tag, e, "AUTHENTICATE account lookup"),
     };
+    let name = acct.name().to_string();
+    a.account = Some(&name);
     match verify_password(&acct, pass) {
-        Ok(true) => succeed(s, tag, acct, "AUTHENTICATE"),
-        Ok(false) => fail(s, tag),
+        Ok(true) => succeed(s, tag, acct, "AUTHENTICATE", a),
+        Ok(false) => fail(s, tag, a, "bad password"),
         Err(e) => s.store_error(tag, e, "AUTHENTICATE password check"),
     }
 }
@@ -174,15 +229,29 @@ pub(crate) fn response(s: &mut Session, data: &[u8]) {
     };
     match st.phase {
         Phase::Plain => plain(s, st.tag, data),
-        Phase::Sasl { mut mech, account } => {
+        Phase::Sasl {
+            mut mech,
+            account,
+            username,
+        } => {
             let step = mech.step(data);
-            drive(s, st.tag, mech, account, step);
+            drive(s, st.tag, mech, account, username, step);
         }
-        Phase::Final { account } => {
+        Phase::Final {
+            account,
+            mechanism,
+            username,
+        } => {
+            let name = account.name().to_string();
+            let a = Attempt {
+                mechanism: mechanism.name(),
+                username: &username,
+                account: Some(&name),
+            };
             if data.is_empty() {
-                succeed(s, st.tag, account, "AUTHENTICATE");
+                succeed(s, st.tag, account, "AUTHENTICATE", a);
             } else {
-                fail(s, st.tag);
+                fail(s, st.tag, a, "non-empty answer to the server-final message");
             }
         }
     }
