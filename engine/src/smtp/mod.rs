@@ -25,9 +25,11 @@
 //! by connecting to its own SMTP port; calling the same code directly is
 //! equivalent and just as durable).
 
+pub mod auth_checks;
 pub mod deliver;
 pub mod inbound;
 pub mod localserve;
+pub mod spf_check;
 pub mod submission;
 pub mod verdict;
 
@@ -64,6 +66,10 @@ pub struct SmtpConfig {
     pub localserve: bool,
     /// How long a localserve `timeout` recipient holds the reply.
     pub localserve_timeout: Duration,
+    /// Inbound: check iprev, SPF, DKIM and DMARC through `Need::Dns`
+    /// lookups and apply the verdict ([`verdict`]). Needs a runtime that
+    /// answers DNS needs; off, messages are delivered unchecked.
+    pub sender_checks: bool,
 }
 
 impl SmtpConfig {
@@ -79,6 +85,7 @@ impl SmtpConfig {
             catch_all: None,
             localserve: false,
             localserve_timeout: Duration::from_secs(30),
+            sender_checks: false,
         }
     }
 

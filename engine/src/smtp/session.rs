@@ -1,18 +1,21 @@
 //! [`SmtpSession`]: the protocol core plus the answers to its questions.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use moxide_proto::conn::{Action, Answer, Conn, NeedId};
+use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
+use moxide_proto::dns::Query;
 use moxide_proto::sasl::{ChannelBindings, MechanismContext};
 use moxide_proto::smtp::{ForwardPath, Reply, SmtpEvent, SmtpServer};
 use moxide_storage::{Account, Store};
 
+use super::auth_checks::{self, Answers, CheckInput};
 use super::deliver::{self, Delivery, MessageBuffer, ReceivedInfo};
 use super::inbound::{self, Recipient};
 use super::localserve::{self, Failure, Stage};
 use super::submission;
-use super::verdict::{self, Verdict, VerdictInput};
+use super::verdict::{self, Verdict};
 use super::{NonceSource, PeerInfo, Role, SmtpConfig, WallClock, rfc5322_date};
 
 /// The mail transaction as the session sees it.
@@ -46,6 +49,34 @@ pub struct SmtpSession {
     counter: u64,
     /// A localserve `timeout` failure: the answer is held until then.
     hold: Option<Instant>,
+    /// Sender authentication of a received message waiting for DNS; the
+    /// DATA reply is held until it is done.
+    checks: Option<Box<PendingChecks>>,
+    /// Actions of the session itself (DNS lookups), before the core's.
+    actions: VecDeque<Action>,
+    /// The id of the next `Need`.
+    next_need: u64,
+}
+
+/// A received message whose checks wait for DNS answers.
+struct PendingChecks {
+    txn: Txn,
+    message: Vec<u8>,
+    stamp: Stamp,
+    input: CheckInput,
+    answers: Answers,
+    /// Lookups asked of the runtime and not answered yet.
+    outstanding: HashMap<NeedId, Query>,
+    deadline: Instant,
+}
+
+/// The identity of one received message: id, date and the client's names.
+struct Stamp {
+    id: String,
+    date: String,
+    unix: i64,
+    helo: String,
+    ehlo: bool,
 }
 
 impl std::fmt::Debug for SmtpSession {
@@ -88,6 +119,9 @@ impl SmtpSession {
             txn: Txn::default(),
             counter: 0,
             hold: None,
+            checks: None,
+            actions: VecDeque::new(),
+            next_need: 0,
         }
     }
 
@@ -108,7 +142,7 @@ impl SmtpSession {
     /// Takes events from the core and answers them, until it waits for
     /// input (or a held localserve answer).
     fn process(&mut self) {
-        while self.hold.is_none() {
+        while self.hold.is_none() && self.checks.is_none() {
             let Some(ev) = self.conn.poll_event() else {
                 break;
             };
@@ -326,7 +360,15 @@ impl SmtpSession {
             .map(|(h, _)| h.to_string())
             .unwrap_or_default();
         let ehlo = self.conn.helo().is_some_and(|(_, e)| e);
-        let junk = match self.cfg.role {
+        let stamp = Stamp {
+            id,
+            date,
+            unix,
+            helo,
+            ehlo,
+        };
+        let (id, date, helo) = (&stamp.id, &stamp.date, &stamp.helo);
+        match self.cfg.role {
             Role::Submission => {
                 let addresses = match self.account.as_ref().map(Account::settings) {
                     Some(Ok(s)) => s.addresses,
@@ -341,42 +383,130 @@ impl SmtpSession {
                     &message,
                     &self.cfg.server.hostname,
                     &format!("{id}.{unix}"),
-                    &date,
+                    date,
                 );
                 if !added.is_empty() {
                     added.extend_from_slice(&message);
                     message = added;
                 }
-                false
+                self.store_message(&txn, &message, &stamp, verdict::unchecked())
             }
-            Role::Inbound => {
-                let v = verdict::evaluate(&VerdictInput {
-                    role: self.cfg.role,
+            Role::Inbound if self.cfg.sender_checks => {
+                let sample = (self.nonce)().first().map_or(0, |b| b % 100);
+                let input = CheckInput {
                     ip: self.peer.ip,
-                    helo: &helo,
-                    mail_from: txn.from.as_deref().unwrap_or(""),
-                    message: &message,
-                });
-                match v {
-                    Verdict::Reject(r) => return Err(r),
-                    Verdict::Deliver { junk, .. } => junk,
-                }
+                    helo: helo.clone(),
+                    mail_from: txn.from.clone(),
+                    hostname: self.cfg.server.hostname.clone(),
+                    now: self.now,
+                    unix,
+                    dmarc_sample: sample,
+                };
+                let deadline = self.now + auth_checks::CHECK_TIMEOUT;
+                self.checks = Some(Box::new(PendingChecks {
+                    txn,
+                    message,
+                    stamp,
+                    input,
+                    answers: Answers::default(),
+                    outstanding: HashMap::new(),
+                    deadline,
+                }));
+                Ok(self.advance_checks())
             }
+            Role::Inbound => self.store_message(&txn, &message, &stamp, verdict::unchecked()),
+        }
+    }
+
+    /// Runs the pending checks with the answers so far: asks for the
+    /// lookups still missing, or (all done) decides, stores and returns the
+    /// DATA reply. `None` while waiting.
+    fn advance_checks(&mut self) -> Option<Reply> {
+        let p = self.checks.as_mut()?;
+        match auth_checks::run(&p.input, &p.message, &p.answers) {
+            Err(missing) => {
+                for q in missing {
+                    if p.outstanding.values().any(|o| *o == q) {
+                        continue;
+                    }
+                    let id = NeedId(self.next_need);
+                    self.next_need = self.next_need.wrapping_add(1);
+                    p.outstanding.insert(id, q.clone());
+                    self.actions.push_back(Action::Need(id, Need::Dns(q)));
+                }
+                None
+            }
+            Ok(results) => {
+                let p = self.checks.take()?;
+                let v = verdict::decide(&results, &self.cfg.server.hostname);
+                tracing::info!(
+                    ip = %p.input.ip,
+                    iprev = %results.iprev.result,
+                    spf = %results.spf.result(),
+                    dkim = %results.dkim.status(),
+                    dmarc = ?results.dmarc.as_ref().map(|d| d.result),
+                    "smtp sender checks"
+                );
+                Some(match self.store_message(&p.txn, &p.message, &p.stamp, v) {
+                    Ok(Some(r)) | Err(r) => r,
+                    Ok(None) => return None,
+                })
+            }
+        }
+    }
+
+    /// Sends the DATA reply of a message whose checks finished, and goes
+    /// on with the events that waited.
+    fn finish_checks(&mut self) {
+        if let Some(reply) = self.advance_checks() {
+            if reply.code < 400 {
+                self.conn.accept_with(reply);
+            } else {
+                self.conn.reject(reply);
+            }
+            self.process();
+        }
+    }
+
+    /// Applies the verdict and stores the message for every recipient;
+    /// the DATA reply.
+    fn store_message(
+        &mut self,
+        txn: &Txn,
+        message: &[u8],
+        stamp: &Stamp,
+        v: Verdict,
+    ) -> Result<Option<Reply>, Reply> {
+        let (checks_prefix, junk) = match v {
+            Verdict::Reject(r) => return Err(r),
+            Verdict::Deliver { prefix, junk } => (prefix, junk),
         };
+        let Stamp {
+            id,
+            date,
+            unix,
+            helo,
+            ehlo,
+        } = stamp;
+        let (unix, ehlo) = (*unix, *ehlo);
         let with =
             deliver::with_protocol(ehlo, txn.smtputf8, self.peer.tls, self.account.is_some());
         let info = ReceivedInfo {
-            helo: &helo,
+            helo,
             ip: self.peer.ip,
             hostname: &self.cfg.server.hostname,
             with: &with,
-            id: &id,
-            date: &date,
+            id,
+            date,
         };
         let prefixes: Vec<Vec<u8>> = txn
             .rcpts
             .iter()
-            .map(|r| deliver::received_header(&info, &r.address))
+            .map(|r| {
+                let mut p = checks_prefix.as_bytes().to_vec();
+                p.extend_from_slice(&deliver::received_header(&info, &r.address));
+                p
+            })
             .collect();
         let copies: Vec<Delivery<'_>> = txn
             .rcpts
@@ -385,7 +515,7 @@ impl SmtpSession {
             .map(|(r, prefix)| Delivery {
                 account: &r.account,
                 prefix,
-                data: &message,
+                data: message,
                 junk,
                 unix,
             })
@@ -423,12 +553,34 @@ impl Conn for SmtpSession {
     fn handle_eof(&mut self, now: Instant) {
         self.now = now;
         self.hold = None;
+        // The client left before the DATA reply: it did not see 250, so
+        // it will send again; store nothing (RFC 5321 6.1 duplicates are
+        // the sender's to avoid here).
+        if self.checks.take().is_some() {
+            tracing::info!(ip = %self.peer.ip, "smtp client left during sender checks, nothing stored");
+        }
         self.conn.handle_eof(now);
         self.process();
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
+        if let Some(p) = self.checks.as_mut() {
+            if now < p.deadline {
+                return;
+            }
+            // DNS took too long: what is still unanswered is a timeout
+            // (temperror in the evaluators), and so are later lookups.
+            let late: Vec<Query> = p.outstanding.drain().map(|(_, q)| q).collect();
+            auth_checks::time_out(&mut p.answers, &late);
+            while let Some(p) = self.checks.as_mut()
+                && let Err(missing) = auth_checks::run(&p.input, &p.message, &p.answers)
+            {
+                auth_checks::time_out(&mut p.answers, &missing);
+            }
+            self.finish_checks();
+            return;
+        }
         if let Some(at) = self.hold {
             if now < at {
                 return;
@@ -447,6 +599,24 @@ impl Conn for SmtpSession {
 
     fn handle_answer(&mut self, now: Instant, id: NeedId, answer: Answer) {
         self.now = now;
+        if let Some(p) = self.checks.as_mut()
+            && let Some(q) = p.outstanding.remove(&id)
+        {
+            if let Answer::Dns(lookup) = answer {
+                p.answers.insert(q, lookup);
+            } else {
+                p.answers.insert(
+                    q,
+                    moxide_proto::dns::Lookup::Failed(moxide_proto::dns::Failure::Network(
+                        "no DNS answer".into(),
+                    )),
+                );
+            }
+            if p.outstanding.is_empty() {
+                self.finish_checks();
+            }
+            return;
+        }
         self.conn.handle_answer(now, id, answer);
         self.process();
     }
@@ -456,10 +626,13 @@ impl Conn for SmtpSession {
     }
 
     fn poll_action(&mut self) -> Option<Action> {
-        self.conn.poll_action()
+        self.actions.pop_front().or_else(|| self.conn.poll_action())
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
+        if let Some(p) = &self.checks {
+            return Some(p.deadline);
+        }
         match self.hold {
             Some(at) => Some(at),
             None => self.conn.poll_timeout(),
