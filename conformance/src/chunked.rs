@@ -92,7 +92,7 @@ impl<D: Driver> Driver for Chunked<D> {
 
 /// Runs `t` on a fresh bare core with its sends cut as `cuts` says.
 pub fn run_core_chunked(t: &Transcript, cuts: Cuts) -> Outcome {
-    match crate::core::Core::new(t.plain) {
+    match crate::core::Core::for_transcript(t) {
         Ok(c) => run(t, &mut Chunked::new(c, cuts)),
         Err(e) => Outcome {
             failure: Some(e),

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
 use moxide_proto::conn::{Action, Conn};
-use moxide_storage::{NewAccount, Store, StoreConfig};
+use moxide_storage::{NewAccount, Store, StoreConfig, TlsPubKey};
 
 use crate::runner::Driver;
+use crate::transcript::{ClientKey, Transcript};
 
 /// The account every transcript logs in to (that of `moxide localserve`).
 pub const ACCOUNT: &str = "mox";
@@ -45,6 +46,8 @@ pub struct Core {
     start: Instant,
     now: Instant,
     plain: bool,
+    /// The fingerprint every connection presents (`@client-key`).
+    client_key: Option<String>,
     nonces: u8,
     // Last: removed after the sessions and the store are dropped.
     _dir: tempfile::TempDir,
@@ -81,9 +84,69 @@ impl Core {
             start,
             now: start,
             plain,
+            client_key: None,
             nonces: 0,
             _dir: dir,
         })
+    }
+
+    /// The core a transcript asks for: [`Core::new`] plus its
+    /// `@client-key`, if any.
+    pub fn for_transcript(t: &Transcript) -> Result<Core, String> {
+        let mut core = Core::new(t.plain)?;
+        if let Some(k) = &t.client_key {
+            core.add_client_key(k)?;
+        }
+        Ok(core)
+    }
+
+    /// `@client-key` (see [`ClientKey`]): the second account, the alias
+    /// address, and the key registered as asked.
+    fn add_client_key(&mut self, k: &ClientKey) -> Result<(), String> {
+        let pem: &[u8] = match k.name.as_str() {
+            "p256" => include_bytes!("../../proto/tests/fixtures/tls_key/p256.pem"),
+            "ed25519" => include_bytes!("../../proto/tests/fixtures/tls_key/ed25519-nocn.pem"),
+            "rsa2048" => include_bytes!("../../proto/tests/fixtures/tls_key/rsa2048.pem"),
+            other => return Err(format!("no client key fixture {other:?}")),
+        };
+        let der = moxide_proto::tls_key::parse_pem(pem).map_err(|e| e.to_string())?;
+        let parsed = moxide_proto::tls_key::parse_certificate(&der).map_err(|e| e.to_string())?;
+        self.store
+            .create_account(
+                "other",
+                NewAccount {
+                    addresses: vec!["other@localhost".to_string()],
+                    password: Some("otherother".to_string()),
+                    quota: 0,
+                    default_mailboxes: false,
+                },
+            )
+            .map_err(|e| format!("creating account other: {e}"))?;
+        self.store
+            .account(ACCOUNT)
+            .and_then(|a| a.set_addresses(&[ADDRESS.to_string(), "alias@localhost".to_string()]))
+            .map_err(|e| format!("adding alias@localhost: {e}"))?;
+        if !k.unregistered {
+            let login_address = if k.account == ACCOUNT {
+                ADDRESS.to_string()
+            } else {
+                format!("{}@localhost", k.account)
+            };
+            self.store
+                .tls_pubkey_add(&TlsPubKey {
+                    fingerprint: parsed.fingerprint.clone(),
+                    key_type: parsed.key_type.to_string(),
+                    name: parsed.default_name,
+                    account: k.account.clone(),
+                    login_address,
+                    no_imap_preauth: k.no_preauth,
+                    cert_der: der,
+                    created_unix: UNIX_START,
+                })
+                .map_err(|e| format!("registering the client key: {e}"))?;
+        }
+        self.client_key = Some(parsed.fingerprint);
+        Ok(())
     }
 
     fn conn(&mut self, n: usize) -> Result<&mut CoreConn, String> {
@@ -100,6 +163,7 @@ impl Core {
             let mut again = false;
             let now = self.now;
             let mut jump = None;
+            let client_key = &self.client_key;
             for c in self.conns.iter_mut().flatten() {
                 if c.changed.swap(false, Ordering::SeqCst) {
                     c.session.handle_changes(now);
@@ -109,7 +173,8 @@ impl Core {
                     match a {
                         Action::StartTls => {
                             c.tls = true;
-                            c.session.tls_established(Some(TLS_EXPORTER.to_vec()), None);
+                            c.session
+                                .tls_established(Some(TLS_EXPORTER.to_vec()), client_key.clone());
                         }
                         Action::Close => c.closed = true,
                         _ => {}
@@ -146,7 +211,11 @@ impl Driver for Core {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tls: !self.plain,
             tls_exporter: (!self.plain).then(|| TLS_EXPORTER.to_vec()),
-            client_key: None,
+            client_key: if self.plain {
+                None
+            } else {
+                self.client_key.clone()
+            },
         };
         let clock = WallClock {
             unix_at: UNIX_START,

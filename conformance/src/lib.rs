@@ -124,7 +124,7 @@ pub fn report(label: &str, results: &[(String, Verdict)]) -> Vec<String> {
 
 /// Runs one transcript on the bare core.
 pub fn run_core(t: &Transcript) -> Outcome {
-    match core::Core::new(t.plain) {
+    match core::Core::for_transcript(t) {
         Ok(mut c) => run(t, &mut c),
         Err(e) => Outcome {
             failure: Some(e),

@@ -50,7 +50,7 @@ pub fn replay_text(name: &str, text: &str) -> Result<Replay, String> {
         return Err("no C: line: nothing to replay".to_string());
     }
     let has_expectations = t.steps.iter().any(|s| matches!(s, Step::Expect(_)));
-    let outcome = match crate::core::Core::new(t.plain) {
+    let outcome = match crate::core::Core::for_transcript(&t) {
         Ok(mut c) => run_echo(&t, &mut c),
         Err(e) => return Err(e),
     };

@@ -59,8 +59,61 @@ pub struct Transcript {
     pub plain: bool,
     /// `@scram-user <user>` / the password used by `{{scram-final}}`.
     pub scram_password: String,
+    /// `@client-key NAME [options]`: the client presents a TLS client
+    /// certificate (issue 8).
+    pub client_key: Option<ClientKey>,
     /// The steps in order.
     pub steps: Vec<Step>,
+}
+
+/// `@client-key NAME [no-preauth] [unregistered] [account=other]`: every
+/// connection presents the fixture certificate NAME (`p256`, `ed25519`,
+/// `rsa2048`) in its TLS handshake: at connect, or with `@plain` at
+/// STARTTLS. The key is registered for account `mox` (login address
+/// `mox@localhost`) unless `unregistered` (an unknown key) or
+/// `account=other` (the second account, `other@localhost`); `no-preauth`
+/// sets its "no IMAP preauth" flag. The core then also has the account
+/// `other` (password `otherother`) and the address `alias@localhost` on
+/// `mox`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientKey {
+    /// The fixture name.
+    pub name: String,
+    /// The key has "no IMAP preauth".
+    pub no_preauth: bool,
+    /// The key is not registered at all.
+    pub unregistered: bool,
+    /// The account the key is registered for.
+    pub account: String,
+}
+
+impl ClientKey {
+    fn parse(arg: &str) -> Result<ClientKey, String> {
+        let mut words = arg.split_whitespace();
+        let name = match words.next() {
+            Some(n @ ("p256" | "ed25519" | "rsa2048")) => n.to_string(),
+            other => {
+                return Err(format!(
+                    "@client-key needs a fixture name (p256, ed25519, rsa2048), not {other:?}"
+                ));
+            }
+        };
+        let mut k = ClientKey {
+            name,
+            no_preauth: false,
+            unregistered: false,
+            account: "mox".to_string(),
+        };
+        for w in words {
+            match w {
+                "no-preauth" => k.no_preauth = true,
+                "unregistered" => k.unregistered = true,
+                "account=other" => k.account = "other".to_string(),
+                _ => return Err(format!("unknown @client-key option {w:?}")),
+            }
+        }
+        Ok(k)
+    }
 }
 
 /// A line of the file that cannot be parsed.
@@ -102,6 +155,7 @@ pub fn parse(name: &str, text: &str) -> Result<Transcript, ParseError> {
                 "plain" => t.plain = true,
                 "eof" => t.steps.push(Step::Eof),
                 "password" if !arg.is_empty() => t.scram_password = arg.to_string(),
+                "client-key" => t.client_key = Some(ClientKey::parse(arg).map_err(err)?),
                 "session" => match arg.parse::<usize>() {
                     Ok(n) if n >= 1 => t.steps.push(Step::Session(n)),
                     _ => return Err(err(format!("@session needs a number ≥ 1, not {arg:?}"))),
