@@ -98,52 +98,72 @@ pub fn canonical_body(body: &[u8], canon: Canon, sink: &mut dyn FnMut(&[u8])) {
     }
 }
 
+/// Output is gathered in blocks of this size before going to the sink.
+const RELAXED_BLOCK: usize = 8192;
+
 fn relaxed_body(body: &[u8], sink: &mut dyn FnMut(&[u8])) {
     let mut empty_lines = 0usize;
-    let mut line_buf: Vec<u8> = Vec::with_capacity(128);
+    let mut out: Vec<u8> = Vec::with_capacity(RELAXED_BLOCK + 1024);
     let mut rest = body;
     while !rest.is_empty() {
-        let (line, next) = match rest.windows(2).position(|w| w == b"\r\n") {
-            Some(i) => (
-                rest.get(..i).unwrap_or_default(),
-                rest.get(i + 2..).unwrap_or_default(),
-            ),
-            None => (rest, &[][..]),
+        // A line ends at CRLF; a bare LF or CR is an ordinary byte.
+        let mut search = 0;
+        let (line, next) = loop {
+            match rest
+                .get(search..)
+                .and_then(|r| r.iter().position(|&b| b == b'\n'))
+            {
+                Some(i) if search + i > 0 && rest.get(search + i - 1) == Some(&b'\r') => {
+                    let end = search + i;
+                    break (
+                        rest.get(..end - 1).unwrap_or_default(),
+                        rest.get(end + 1..).unwrap_or_default(),
+                    );
+                }
+                Some(i) => search += i + 1,
+                None => break (rest, &[][..]),
+            }
         };
         rest = next;
-        let end = line.iter().rposition(|&b| !is_wsp(b)).map_or(0, |i| i + 1);
-        let line = line.get(..end).unwrap_or_default();
-        if line.is_empty() {
+        let mark = out.len();
+        let mut in_wsp = false;
+        let mut any = false;
+        for &b in line {
+            if is_wsp(b) {
+                in_wsp = true;
+            } else {
+                if in_wsp {
+                    out.push(b' ');
+                    in_wsp = false;
+                }
+                out.push(b);
+                any = true;
+            }
+        }
+        // WSP at the end of the line was never written.
+        if !any {
+            // A line of only WSP (or nothing) is an empty line; whether it
+            // is kept depends on what follows.
+            out.truncate(mark);
             empty_lines += 1;
             continue;
         }
-        for _ in 0..empty_lines {
-            sink(b"\r\n");
-        }
-        empty_lines = 0;
-        if line
-            .windows(2)
-            .any(|w| is_wsp(w[0]) && (w[0] == b'\t' || is_wsp(w[1])))
-        {
-            line_buf.clear();
-            let mut in_wsp = false;
-            for &b in line {
-                if is_wsp(b) {
-                    if !in_wsp {
-                        line_buf.push(b' ');
-                    }
-                    in_wsp = true;
-                } else {
-                    line_buf.push(b);
-                    in_wsp = false;
-                }
+        if empty_lines > 0 {
+            let text = out.split_off(mark);
+            for _ in 0..empty_lines {
+                out.extend_from_slice(b"\r\n");
             }
-            sink(&line_buf);
-        } else {
-            // No tab and no run of spaces: the line is already canonical.
-            sink(line);
+            out.extend_from_slice(&text);
+            empty_lines = 0;
         }
-        sink(b"\r\n");
+        out.extend_from_slice(b"\r\n");
+        if out.len() >= RELAXED_BLOCK {
+            sink(&out);
+            out.clear();
+        }
+    }
+    if !out.is_empty() {
+        sink(&out);
     }
 }
 

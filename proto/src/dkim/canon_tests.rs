@@ -128,3 +128,77 @@ fn body_hash_with_length() {
     let expect = ring::digest::digest(&ring::digest::SHA256, b"");
     assert_eq!(none.digest, expect.as_ref());
 }
+
+/// RFC 6376 3.4.4 read literally: split into CRLF lines, fix each line,
+/// drop trailing empty lines, end with CRLF unless empty.
+fn relaxed_reference(body: &[u8]) -> Vec<u8> {
+    let text: Vec<u8> = body.to_vec();
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let mut cur = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'\r' && text.get(i + 1) == Some(&b'\n') {
+            lines.push(std::mem::take(&mut cur));
+            i += 2;
+        } else {
+            cur.push(text[i]);
+            i += 1;
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    let fixed: Vec<Vec<u8>> = lines
+        .into_iter()
+        .map(|l| {
+            let mut o: Vec<u8> = Vec::new();
+            for &b in &l {
+                let w = b == b' ' || b == b'\t';
+                if w {
+                    if o.last() != Some(&b' ') || o.is_empty() {
+                        o.push(b' ');
+                    }
+                } else {
+                    o.push(b);
+                }
+            }
+            while o.last() == Some(&b' ') {
+                o.pop();
+            }
+            o
+        })
+        .collect();
+    let keep = fixed
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(0, |p| p + 1);
+    let mut out = Vec::new();
+    for l in &fixed[..keep] {
+        out.extend_from_slice(l);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+    #[test]
+    fn relaxed_body_matches_reference(
+        body in proptest::collection::vec(proptest::sample::select(vec![b'a', b' ', b'\t', b'\r', b'\n', b'x']), 0..200)
+    ) {
+        proptest::prop_assert_eq!(body_of(&body, Canon::Relaxed), relaxed_reference(&body));
+    }
+
+    #[test]
+    fn simple_body_ends_in_one_crlf(
+        body in proptest::collection::vec(proptest::sample::select(vec![b'a', b' ', b'\r', b'\n']), 0..100)
+    ) {
+        let out = body_of(&body, Canon::Simple);
+        proptest::prop_assert!(out.ends_with(b"\r\n"));
+        proptest::prop_assert!(out == b"\r\n" || !out.ends_with(b"\r\n\r\n"));
+    }
+}
+
+fn body_of(b: &[u8], canon: Canon) -> Vec<u8> {
+    body(b, canon)
+}

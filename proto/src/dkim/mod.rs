@@ -39,6 +39,10 @@ pub use sign::{DEFAULT_HEADERS, SignError, Signer, SignerSelector};
 pub use signature::{Algorithm, HashAlgorithm, Signature};
 pub use verify::{DEFAULT_TIMEOUT, MAX_SIGNATURES, SigResult, Verification, Verifier};
 
+/// ring's random source, re-exported so callers of signing and key
+/// generation need no ring dependency of their own.
+pub use ring::rand::{SecureRandom, SystemRandom};
+
 use std::fmt;
 
 /// The result of one signature (RFC 8601 2.7.1; "policy" per RFC 8301).

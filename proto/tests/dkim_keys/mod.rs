@@ -60,3 +60,33 @@ pub const ED25519_SEED: [u8; 32] = [
     0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
     0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
 ];
+
+/// The same RSA 2048 key as PKCS#1 PEM (RSA PRIVATE KEY), as dkimpy reads it.
+pub const RSA2048_PKCS1: &str = "-----BEGIN RSA PRIVATE KEY-----\n\
+MIIEpAIBAAKCAQEArg7kq+sHBLCtMGKWiIZyPdY2EsAzC2vaGHsNdpRk2uAitod/\n\
+hrBdhcFeMD4P3WjD7oRM4KQ3W0/EK006ZQM5dF3WM6y04CJl2NRrEaJ9WLSEx5kf\n\
+O+cYG0u924w1HxHf/cY9da/bsRs29Qd89Wm6L4hp3/z7yia8SWPcl+abv75nfh9a\n\
+A+7kLfZ0FPkApsTn2iEksF+Tk8SPkENF5x3OOTfUJymOSDg3pfvbcXIKTwful29h\n\
+N6IIjZte6D1srRjo7KLthrVVK3+ViYQM0dbeCjBvk29wcwug6GToICVAEanBW2Y0\n\
+t6qBZWYHvecy0r53FowGNMOcJbqbwCfq9AtF7QIDAQABAoIBAAhWj07LCgGIAyvr\n\
+tSFiK2vZ7Ko2Sdu0tXRxxKHXFwPDM/aBhDLsFPbY3g26k2D8aVJuRQ6H310A87lN\n\
+UExRfLmd2yqLjfikvTNHbb+hBJcwwqGbLLteZTG9jaFMVKkh3pSWIBCYtZIE5zuS\n\
+ucI55+DqDIRd5qP2+hMb9Q/TzMdBIAlHa6NHspasp585SU57bBjHUR6kDv7zfbmQ\n\
+sKYJ0gp5Is85WtYTgUFDoWyw/RpZdf/JYXVUeu6gCeiRlywAN5ew/ArCHZO2cN29\n\
+1EUulbh223+lDtBr6prtnFI9qbZd3CJgXcjzKGq/kmFGD6t3k3UtpvI8gnfkpr6W\n\
+XlSamlECgYEA4NkjkQSWqjJDkjkF/Of7dMyo7enSaBcs/xJwvXHL2ELqMLb5M1/r\n\
+MFauktlS5JU7uOVkfjHw6Ch67RTRME6z9aXiGlbTyrJTx3fystC9b9dQ8ab8gfFA\n\
+Eyr2GVm/iFOLjvmZuv46Aabm/YMjKu9U6MFjq0D1lnRelsrM5jmJFFUCgYEAxixY\n\
+oIlTlt6b/FRP7cnmEGlfwoAqnZp6ZiBCoqfBlbgSlEhshyY+pnUGNGLsPcszne0h\n\
+FkEEueN6V3A6Oy3N9+QU4BdySm+1+Il1dp/fa+lbW08cF9mtoC5ZtXfqL5tAxTgh\n\
+gqCdW5aKsKC9Bdj0d+NRCM7pKK6eOE9ouWLlwzkCgYBwzZ8hTwsDYeoyfrc5VWz7\n\
+AP4zNd5gaFgjs62p7WBWI+P4AqPtGU8V1jcI50zF7vSiYztScF2rKzvYm1wDf0ib\n\
+kdhoXG0uwN51MQEqoryXUo+CXMNLsavysdf7ieIkU72tQh3VCVwynfg+8T6AeMfB\n\
+adxF+3X6QHF/90hqrCzQbQKBgQCLzRMExXwTjZ0rB+uPC4RihYPJeZMWtbitPQrl\n\
+JkU5sq5gryrouMEvupSS9kpEWYpjWbqisWF9JY3UC1b5Epofy2YypDe7bU1JNOeJ\n\
+tMTvoqMRKiDebnC+9JPSofKyfOrXdn6lYVtBFlVmvy455tCnltQ+y4DOc0ko3lQ5\n\
+nBwMeQKBgQDVYWqg1xgi19XiWwc+mkQ+6pwM2hlj7x6dOgqPL7SteYCWO6vbVC/c\n\
+ngC2GKjNCMfn7GSZTcu5C0dDmwTJxPQgx0hNKXFmBAfZFHk5CtEKwiF05X9MwhMc\n\
+ZnSzy2yJh+eKonOxZZUMzW6IPajHDVvYfOwF+P/Sp66ssipFI2JPuQ==\n\
+-----END RSA PRIVATE KEY-----\n\
+";
