@@ -15,7 +15,8 @@ use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use futures_lite::{FutureExt, future};
 use futures_rustls::TlsAcceptor;
 use moxide_engine::imap::PeerInfo;
-use moxide_proto::conn::{Action, Answer, Conn, Need};
+use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
+use moxide_proto::dns::Lookup;
 use smol::Executor;
 use smol::channel::{Receiver, Sender};
 
@@ -162,6 +163,8 @@ enum Step {
     Eof,
     Timer,
     Notified,
+    /// A DNS answer for the connection.
+    Dns((NeedId, Lookup)),
 }
 
 /// Drives `conn` over `io` until it closes or asks for STARTTLS.
@@ -182,13 +185,16 @@ where
     let mut buf = vec![0u8; READ_BUF];
     let mut eof = false;
     let mut last_write = Instant::now();
+    // Answers to the connection's DNS requests (`Need::Dns`).
+    let (dns_tx, dns_rx) = smol::channel::unbounded::<(NeedId, Lookup)>();
+    let mut dns_pending = 0usize;
     loop {
         let now = Instant::now();
         if sent == out.len() {
             out.clear();
             sent = 0;
             conn.poll_transmit(&mut out);
-            match next_action(conn, now, &mut out) {
+            match next_action(conn, now, &mut out, &dns_tx, &mut dns_pending) {
                 Some(Action::StartTls) => {
                     io.write_all(&out).await?;
                     io.flush().await?;
@@ -214,7 +220,7 @@ where
         }
         let want_read = !eof && conn.wants_read();
         let writing = sent < out.len();
-        if !writing && !dirty && (eof || (!want_read && deadline.is_none())) {
+        if !writing && !dirty && dns_pending == 0 && (eof || (!want_read && deadline.is_none())) {
             // Nothing to send and nothing can happen any more.
             let _ = io.close().await;
             return Ok(Ending::Closed);
@@ -226,6 +232,7 @@ where
             (None, None) => Timer::never(),
         });
         let mut notified = pin!(wake.recv());
+        let mut dns_answer = pin!(dns_rx.recv());
         let step = future::poll_fn(|cx| {
             let mut io = Pin::new(&mut io);
             while sent < out.len() {
@@ -264,6 +271,9 @@ where
             if notified.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Ok(Step::Notified));
             }
+            if let Poll::Ready(Ok(answer)) = dns_answer.as_mut().poll(cx) {
+                return Poll::Ready(Ok(Step::Dns(answer)));
+            }
             Poll::Pending
         })
         .await?;
@@ -275,6 +285,10 @@ where
                 conn.handle_eof(now);
             }
             Step::Notified => conn.handle_changes(now),
+            Step::Dns((id, lookup)) => {
+                dns_pending = dns_pending.saturating_sub(1);
+                conn.handle_answer(now, id, Answer::Dns(lookup));
+            }
             Step::Timer => {
                 if sent < out.len() && now >= last_write + WRITE_STALL_TIMEOUT {
                     return Err(io::Error::new(
@@ -293,12 +307,29 @@ where
 /// answered on the spot (what the answer makes the connection send is
 /// appended to `out`). A request this runtime does not know closes the
 /// connection.
-fn next_action<C: Conn + ?Sized>(conn: &mut C, now: Instant, out: &mut Vec<u8>) -> Option<Action> {
+fn next_action<C: Conn + ?Sized>(
+    conn: &mut C,
+    now: Instant,
+    out: &mut Vec<u8>,
+    dns: &Sender<(NeedId, Lookup)>,
+    dns_pending: &mut usize,
+) -> Option<Action> {
     while let Some(action) = conn.poll_action() {
         match action {
             Action::Need(id, Need::None) => {
                 conn.handle_answer(now, id, Answer::None);
                 conn.poll_transmit(out);
+            }
+            Action::Need(id, Need::Dns(query)) => {
+                // Looked up by the process's resolver; the answer comes
+                // back through `dns` and wakes the drive loop.
+                let (resolver, tx) = (crate::dns::shared(), dns.clone());
+                smol::spawn(async move {
+                    let lookup = resolver.lookup(query).await;
+                    let _ = tx.send((id, lookup)).await;
+                })
+                .detach();
+                *dns_pending += 1;
             }
             Action::Need(_, need) => {
                 tracing::error!(

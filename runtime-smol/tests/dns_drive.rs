@@ -1,0 +1,146 @@
+//! The drive loop answers a connection's `Need::Dns` through the process
+//! resolver (`moxide::dns::shared`), also after the peer closed its side.
+//! The nameserver is a minimal UDP responder on loopback written here (it
+//! answers every A query with 192.0.2.77), so no Python is needed.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_io::Async;
+use moxide::dns::Resolver;
+use moxide::serve::{self, Session};
+use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
+use moxide_proto::dns::{Lookup, Query, RecordType};
+
+/// Answers every query with one A record 192.0.2.77 (TTL 60): the question
+/// is echoed, the EDNS OPT record (the query's last 11 bytes) dropped.
+fn responder() -> SocketAddr {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, peer)) = sock.recv_from(&mut buf) {
+            let q = &buf[..n];
+            let mut r = q[..n - 11].to_vec();
+            r[2] = 0x81; // QR, RD
+            r[3] = 0x80; // RA, NOERROR
+            r[6..12].copy_from_slice(&[0, 1, 0, 0, 0, 0]); // AN 1, NS 0, AR 0
+            // Name pointer to the question, A, IN, TTL 60, 4 bytes.
+            r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 77]);
+            let _ = sock.send_to(&r, peer);
+        }
+    });
+    addr
+}
+
+/// A line protocol: each line is a name; the reply line is the name and
+/// its A lookup. Closes after EOF once every lookup was answered.
+#[derive(Default)]
+struct DnsLine {
+    input: Vec<u8>,
+    out: Vec<u8>,
+    actions: VecDeque<Action>,
+    asked: Vec<(NeedId, String)>,
+    next: u64,
+    eof: bool,
+}
+
+impl Conn for DnsLine {
+    fn handle_input(&mut self, _now: Instant, bytes: &[u8]) {
+        self.input.extend_from_slice(bytes);
+        while let Some(i) = self.input.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.input.drain(..=i).collect();
+            let name = String::from_utf8_lossy(&line).trim().to_string();
+            let id = NeedId(self.next);
+            self.next += 1;
+            self.asked.push((id, name.clone()));
+            let q = Query::new(name, RecordType::A);
+            self.actions.push_back(Action::Need(id, Need::Dns(q)));
+        }
+    }
+    fn handle_eof(&mut self, _now: Instant) {
+        self.eof = true;
+    }
+    fn handle_timeout(&mut self, _now: Instant) {}
+    fn handle_answer(&mut self, _now: Instant, id: NeedId, answer: Answer) {
+        let Some(pos) = self.asked.iter().position(|(i, _)| *i == id) else {
+            return;
+        };
+        let (_, name) = self.asked.remove(pos);
+        let text = match answer {
+            Answer::Dns(Lookup::Records(r)) => format!("{:?}", r.data),
+            other => format!("{other:?}"),
+        };
+        self.out
+            .extend_from_slice(format!("{name} {text}\r\n").as_bytes());
+    }
+    fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.out);
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        if let Some(a) = self.actions.pop_front() {
+            return Some(a);
+        }
+        (self.eof && self.asked.is_empty()).then_some(Action::Close)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn wants_read(&self) -> bool {
+        !self.eof
+    }
+}
+
+impl Session for DnsLine {
+    fn set_wake(&mut self, _wake: Arc<dyn Fn() + Send + Sync>) {}
+    fn handle_changes(&mut self, _now: Instant) {}
+    fn tls_established(&mut self, _e: Option<Vec<u8>>, _k: Option<String>) {}
+}
+
+#[test]
+fn need_dns_is_answered_by_the_shared_resolver() {
+    let ns = responder();
+    moxide::dns::install_shared(Resolver::with_servers(vec![ns])).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().unwrap();
+            smol::block_on(async {
+                let stream = Async::new(stream).unwrap();
+                let (_tx, rx) = smol::channel::bounded::<()>(1);
+                let mut conn = DnsLine::default();
+                serve::drive(&mut conn, stream, &rx).await.unwrap();
+            });
+        }
+    });
+    let deadline = Duration::from_secs(10);
+
+    // Two lookups on one connection, answered in turn.
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(deadline)).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    c.write_all(b"one.test\n").unwrap();
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "one.test [A(192.0.2.77)]\r\n");
+    c.write_all(b"two.test\n").unwrap();
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "two.test [A(192.0.2.77)]\r\n");
+    drop((c, r));
+
+    // The client closes its side right after asking: the answer still
+    // comes, then the connection closes.
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(deadline)).unwrap();
+    c.write_all(b"three.test\n").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let mut all = String::new();
+    c.read_to_string(&mut all).unwrap();
+    assert_eq!(all, "three.test [A(192.0.2.77)]\r\n");
+    server.join().unwrap();
+}
