@@ -318,6 +318,7 @@ impl Account {
                 ));
             }
         }
+        p.extend(self.check_envelopes(&contents)?);
         for id in &erase {
             if !contents.contains_key(id) {
                 p.push(format!(

@@ -36,6 +36,7 @@ pub(crate) fn erase_ready(store: &Inner, acct: &AccountShared) {
     for id in ids {
         if crate::files::remove(&store.dir, acct.id, id).is_ok() {
             b.remove(&store.ks.content, keys::content(acct.id, id).to_vec());
+            b.remove(&store.ks.meta, crate::envelope::key(acct.id, id).to_vec());
             b.remove(&store.ks.meta, keys::erase(acct.id, id));
         }
     }

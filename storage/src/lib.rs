@@ -18,11 +18,15 @@
 //! - FETCH: [`Account::messages_in`] by UID range, [`Account::structure`]
 //!   (ENVELOPE/BODYSTRUCTURE without reparsing), [`Account::read_message`] /
 //!   [`Account::read_range`] for BODY[] and partials.
+//!   Large FETCHes stream records in UID order with [`Account::scan_records`]
+//!   or, for FLAGS/MODSEQ only, [`Account::scan_flags`]; ENVELOPE comes
+//!   pre-encoded from [`Account::write_envelope`].
 //! - STORE: [`Account::store_flags`] with UNCHANGEDSINCE; the refused UIDs
 //!   come back in [`StoreOutcome::modified`].
 //! - EXPUNGE / UID EXPUNGE / CLOSE: [`Account::expunge`] with [`ExpungeSet`].
 //! - COPY / MOVE: [`Account::copy`], [`Account::move_messages`] return
 //!   (source uid → destination uid) pairs for COPYUID.
+//! - REPLACE: [`Account::replace`] adds and expunges in one commit.
 //! - APPEND / delivery: [`Account::deliver`] returns (uidvalidity, uid);
 //!   [`Account::import`] for bulk import with one group commit.
 //! - CONDSTORE/QRESYNC: [`Account::changed_since`], [`Account::vanished_since`].
@@ -82,6 +86,7 @@
 mod account;
 mod changes;
 mod consistency;
+mod envelope;
 mod error;
 mod expunge;
 mod files;
@@ -94,6 +99,7 @@ mod message;
 mod query;
 mod quota;
 mod records;
+mod scan;
 mod store;
 mod tlspubkey;
 mod txn;
@@ -106,9 +112,10 @@ pub use error::{Result, StoreError};
 pub use expunge::ExpungeSet;
 pub use flags::{FlagOp, StoreOutcome, normalize_keywords};
 pub use login_attempts::{LoginAttempt, MAX_ATTEMPT_AGE_SECS, MAX_ATTEMPTS_PER_ACCOUNT};
-pub use message::{Added, Copied, NewMessage};
+pub use message::{Added, Copied, NewMessage, Replaced};
 pub use quota::Quota;
 pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_message_id};
+pub use scan::FlagsView;
 pub use store::{Store, StoreConfig};
 pub use tlspubkey::TlsPubKey;
 

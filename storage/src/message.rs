@@ -5,6 +5,7 @@
 use crate::MessageStructure;
 use crate::account::Account;
 use crate::changes::Change;
+use crate::envelope::EnvelopeRecord;
 use crate::error::{Result, StoreError};
 use crate::flags::{merge_keywords, normalize_keywords};
 use crate::records::{ContentRecord, Flags, MailboxCounts, Message, normalize_message_id};
@@ -41,6 +42,15 @@ pub struct Added {
     pub modseq: u64,
 }
 
+/// Result of [`Account::replace`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replaced {
+    /// The new message (APPENDUID); its modseq is the commit's.
+    pub added: Added,
+    /// The replaced UID, or nothing when it was already expunged.
+    pub expunged: Vec<u32>,
+}
+
 /// Result of COPY or MOVE (COPYUID, RFC 4315 3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Copied {
@@ -54,6 +64,7 @@ pub struct Copied {
 
 struct Prepared {
     structure: Vec<u8>,
+    envelope: EnvelopeRecord,
     message_id: String,
     keywords: Vec<String>,
     size: u64,
@@ -74,6 +85,7 @@ fn prepare(m: &NewMessage<'_>) -> Result<Prepared> {
         .and_then(normalize_message_id)
         .unwrap_or_default();
     Ok(Prepared {
+        envelope: EnvelopeRecord::of(&st),
         structure: st.encode(),
         message_id,
         keywords,
@@ -101,11 +113,63 @@ impl Account {
             return Ok(Vec::new());
         }
         let prepared = msgs.iter().map(prepare).collect::<Result<Vec<_>>>()?;
-        let needed = prepared.iter().fold(0u64, |a, p| a.saturating_add(p.size));
         let mut txn = Txn::begin(self);
+        let out = self.add_in_txn(&mut txn, mailbox, msgs, prepared, 0)?;
+        txn.commit()?;
+        Ok(out)
+    }
+
+    /// Replace a message (RFC 8508 REPLACE): add `msg` to `mailbox` and
+    /// expunge `old_uid` of `old_mailbox` in one commit, so both happen at
+    /// one modseq or neither does. Quota counts the replaced message as
+    /// freed. An `old_uid` already expunged (by another session) is
+    /// ignored: the new message is still added (`expunged` is then empty).
+    pub fn replace(
+        &self,
+        mailbox: u32,
+        msg: &NewMessage<'_>,
+        old_mailbox: u32,
+        old_uid: u32,
+    ) -> Result<Replaced> {
+        let prepared = vec![prepare(msg)?];
+        let mut txn = Txn::begin(self);
+        txn.live_mailbox(old_mailbox)?;
+        let old: Vec<Message> = self
+            .message_opt(old_mailbox, old_uid)?
+            .filter(|m| !m.expunged)
+            .into_iter()
+            .collect();
+        let freed = old.iter().fold(0u64, |a, m| a.saturating_add(m.size));
+        let added = self
+            .add_in_txn(
+                &mut txn,
+                mailbox,
+                std::slice::from_ref(msg),
+                prepared,
+                freed,
+            )?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::corrupt("no message added"))?;
+        let expunged = self.tombstone(&mut txn, old_mailbox, old, true)?;
+        txn.commit()?;
+        Ok(Replaced { added, expunged })
+    }
+
+    /// Add prepared messages inside `txn`; `freed` bytes leave the account
+    /// in the same commit (for the quota check).
+    fn add_in_txn(
+        &self,
+        txn: &mut Txn<'_>,
+        mailbox: u32,
+        msgs: &[NewMessage<'_>],
+        prepared: Vec<Prepared>,
+        freed: u64,
+    ) -> Result<Vec<Added>> {
+        let needed = prepared.iter().fold(0u64, |a, p| a.saturating_add(p.size));
         let modseq = txn.modseq()?;
         let uidvalidity = txn.mailbox_mut(mailbox)?.uidvalidity;
-        self.check_quota(&txn, needed)?;
+        self.check_quota(txn, needed.saturating_sub(freed))?;
         let first = txn.state.next_msg_id;
         let n = msgs.len() as u64;
         txn.state.next_msg_id = first
@@ -146,6 +210,7 @@ impl Account {
                     structure: p.structure,
                 },
             )?;
+            txn.put_envelope(msg_id, &p.envelope)?;
             txn.put_message(None, &rec)?;
             txn.index_message_id(&p.message_id, mailbox, uid);
             counts.add(MailboxCounts::of(rec.flags, rec.size));
@@ -165,8 +230,7 @@ impl Account {
             uid = uid.checked_add(1).ok_or(StoreError::Exhausted("uids"))?;
         }
         txn.state.disk_usage = txn.state.disk_usage.saturating_add(needed);
-        self.finish_add(&mut txn, mailbox, uid, counts, new_keywords)?;
-        txn.commit()?;
+        self.finish_add(txn, mailbox, uid, counts, new_keywords)?;
         Ok(out)
     }
 
@@ -242,6 +306,7 @@ impl Account {
         for (m, (_, new_id)) in src.into_iter().zip(pairs) {
             let content = self.content(m.msg_id)?;
             txn.put_content(new_id, &content)?;
+            txn.copy_envelope(m.msg_id, new_id)?;
             let rec = Message {
                 mailbox: to,
                 uid,

@@ -14,8 +14,9 @@ use crate::keys;
 use crate::store::{Store, lock};
 
 /// Schema version of a database created by this build. Version 1 is the
-/// initial schema.
-pub const SCHEMA_VERSION: u32 = 1;
+/// initial schema; version 2 added the precomputed ENVELOPE of every
+/// message (`crate::envelope`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The work of an upgrade step.
 pub type UpgradeFn = Arc<dyn Fn(&UpgradeContext) -> Result<()> + Send + Sync>;
@@ -75,9 +76,9 @@ impl UpgradeContext {
     }
 }
 
-/// Steps of this build (none yet: version 1 is the initial schema).
+/// Steps of this build: 1 → 2 computes the envelope records.
 pub(crate) fn builtin_steps() -> Vec<UpgradeStep> {
-    Vec::new()
+    vec![crate::envelope::upgrade_step()]
 }
 
 fn set_version(store: &Store, version: u32, pending_background: bool) -> Result<()> {

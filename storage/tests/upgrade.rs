@@ -10,7 +10,7 @@ use moxide_storage::{NewAccount, SpecialUse, Store, StoreConfig, StoreError};
 
 fn foreground() -> UpgradeStep {
     UpgradeStep {
-        version: 2,
+        version: SCHEMA_VERSION + 1,
         name: "test: add a mailbox",
         background: false,
         run: Arc::new(|ctx: &UpgradeContext| {
@@ -26,7 +26,7 @@ fn foreground() -> UpgradeStep {
 /// fails once at item 5 when `fail` is set.
 fn background(log: Arc<Mutex<Vec<u8>>>, fail: bool) -> UpgradeStep {
     UpgradeStep {
-        version: 3,
+        version: SCHEMA_VERSION + 2,
         name: "test: slow background step",
         background: true,
         run: Arc::new(move |ctx: &UpgradeContext| {
@@ -59,7 +59,10 @@ fn upgrade_steps_run_once_and_background_steps_resume() {
     {
         let s = Store::open_with_upgrades(dir.path(), StoreConfig::default(), vec![foreground()])
             .unwrap();
-        assert_eq!(upgrade::stored_version(&s).unwrap(), Some(2));
+        assert_eq!(
+            upgrade::stored_version(&s).unwrap(),
+            Some(SCHEMA_VERSION + 1)
+        );
         assert!(s.account("x").unwrap().mailbox("Upgraded").is_ok());
         common::assert_consistent(&s);
     }
@@ -72,12 +75,18 @@ fn upgrade_steps_run_once_and_background_steps_resume() {
             vec![foreground(), background(log.clone(), true)],
         )
         .unwrap();
-        assert_eq!(upgrade::stored_version(&s).unwrap(), Some(3));
+        assert_eq!(
+            upgrade::stored_version(&s).unwrap(),
+            Some(SCHEMA_VERSION + 2)
+        );
         assert!(matches!(
             s.wait_background(),
             Err(StoreError::Corrupt { .. })
         ));
-        assert_eq!(upgrade::pending_background(&s).unwrap(), vec![3]);
+        assert_eq!(
+            upgrade::pending_background(&s).unwrap(),
+            vec![SCHEMA_VERSION + 2]
+        );
     }
     assert_eq!(*log.lock().unwrap(), vec![0, 1, 2, 3, 4]);
     {
@@ -92,10 +101,10 @@ fn upgrade_steps_run_once_and_background_steps_resume() {
         common::assert_consistent(&s);
     }
     assert_eq!(*log.lock().unwrap(), (0..10).collect::<Vec<u8>>());
-    // A build that knows only version 1 refuses the newer database.
+    // A build that knows only its own schema refuses the newer database.
     match Store::open(dir.path(), StoreConfig::default()) {
         Err(StoreError::SchemaTooNew { found, supported }) => {
-            assert_eq!((found, supported), (3, SCHEMA_VERSION))
+            assert_eq!((found, supported), (SCHEMA_VERSION + 2, SCHEMA_VERSION))
         }
         other => panic!("{other:?}"),
     }

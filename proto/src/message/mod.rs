@@ -16,6 +16,7 @@ pub mod address;
 pub mod codec;
 pub mod envelope;
 pub mod header;
+pub mod imap_envelope;
 pub mod mime;
 pub mod structure;
 pub mod subject;

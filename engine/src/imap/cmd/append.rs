@@ -158,6 +158,10 @@ fn commit(s: &mut Session, st: AppendState) {
             saved: now,
         })
         .collect();
+    if let Some(old) = st.replace {
+        // RFC 8508: the new message and the expunge in one commit.
+        return super::replace::commit(s, st.tag, st.mailbox, &msgs, old);
+    }
     let added = if msgs.len() == 1 {
         acct.deliver(st.mailbox, &msgs[0]).map(|a| vec![a])
     } else {
@@ -174,8 +178,5 @@ fn commit(s: &mut Session, st: AppendState) {
         uid_validity: first.uidvalidity,
         uids: UidSet::from_sorted(added.iter().map(|a| a.uid)),
     };
-    match st.replace {
-        None => s.ok(st.tag, Some(code), "APPEND completed"),
-        Some(old) => super::replace::finish(s, st.tag, code, old),
-    }
+    s.ok(st.tag, Some(code), "APPEND completed")
 }

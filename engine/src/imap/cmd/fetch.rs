@@ -2,183 +2,68 @@
 //! CHANGEDSINCE and VANISHED (RFC 7162 3.1.4, 3.2.6), SAVEDATE (RFC 8514)
 //! and PREVIEW (RFC 8970). Non-PEEK body fetches set `\Seen` on read-write
 //! mailboxes and report the new FLAGS.
+//!
+//! The answer is streamed: the command leaves a [`FetchCursor`] holding
+//! only UID ranges still to answer, and each chunk is a range scan of the
+//! records in UID order written straight to the output (DESIGN.md: large
+//! outputs are produced incrementally). Metadata-only requests take the
+//! fast path of `fetch_fast`; others build response values
+//! (`fetch_items`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
 
 use moxide_proto::imap::cmd::{FetchAttr, FetchAttrs, FetchCommand};
-use moxide_proto::imap::core::{Section, SectionText, SequenceSet, Tag, UidSet};
-use moxide_proto::imap::resp::{Code, Data, FetchItem};
-use moxide_proto::message::MessageStructure;
-use moxide_storage::{Account, FlagOp, Flags, Message, StoreError};
+use moxide_proto::imap::core::{SequenceSet, Tag, UidSet};
+use moxide_proto::imap::resp::{Code, Data, FetchItem, Response};
+use moxide_storage::{FlagOp, Flags, StoreError};
 
-use super::fetch_body::{self, UnknownCte};
+use super::fetch_fast::{self, Plan};
+use super::fetch_items::{ItemError, Loaded, items, sets_seen};
 use crate::imap::Session;
 use crate::imap::convert;
+use crate::imap::selected::Selected;
 
-/// Why building a message's items failed.
-enum ItemError {
-    Store(StoreError),
-    UnknownCte,
+/// A FETCH whose responses are produced chunk by chunk as the runtime
+/// takes the output (see `Session::poll_transmit`).
+pub(crate) struct FetchCursor {
+    tag: Tag,
+    attrs: Vec<FetchAttr>,
+    plan: Plan,
+    /// Inclusive UID ranges still to answer, ascending. Every UID the
+    /// client knows inside a range is part of the request.
+    ranges: VecDeque<(u32, u32)>,
+    /// CHANGEDSINCE: only records with a higher modseq (RFC 7162 3.1.4.1).
+    changed_since: Option<u64>,
+    /// UIDs whose `\Seen` this FETCH set (FLAGS is added for them), ascending.
+    seen_set: Vec<u32>,
 }
 
-impl From<StoreError> for ItemError {
-    fn from(e: StoreError) -> Self {
-        ItemError::Store(e)
+/// Writes one message's response at a sequence number.
+type WriteOne<'a> = dyn FnMut(&mut Vec<u8>, u32) -> Result<(), ItemError> + 'a;
+
+/// Output produced per chunk before it is handed to the runtime.
+const CHUNK_BYTES: usize = 1 << 20;
+/// Messages per chunk.
+const CHUNK_MESSAGES: usize = 500;
+
+/// The requested messages as inclusive UID ranges: runs of consecutive
+/// sequence numbers (`idx` ascending) mapped to their first and last UID.
+fn uid_ranges(sel: &Selected, idx: &[usize]) -> VecDeque<(u32, u32)> {
+    let mut out = VecDeque::new();
+    let mut i = 0;
+    while let Some(&start) = idx.get(i) {
+        let mut end = start;
+        while idx.get(i + 1) == end.checked_add(1).as_ref() {
+            i += 1;
+            end += 1;
+        }
+        i += 1;
+        if let (Some(lo), Some(hi)) = (sel.uids.get(start), sel.uids.get(end)) {
+            out.push_back((lo, hi));
+        }
     }
-}
-
-impl From<UnknownCte> for ItemError {
-    fn from(_: UnknownCte) -> Self {
-        ItemError::UnknownCte
-    }
-}
-
-/// A message with its structure and data loaded on first use.
-struct Loaded<'a> {
-    acct: &'a Account,
-    m: &'a Message,
-    st: Option<MessageStructure>,
-    raw: Option<Vec<u8>>,
-}
-
-impl Loaded<'_> {
-    fn structure(&mut self) -> Result<&MessageStructure, StoreError> {
-        let st = match self.st.take() {
-            Some(st) => st,
-            None => self.acct.structure(self.m)?,
-        };
-        Ok(self.st.insert(st))
-    }
-
-    fn both(&mut self) -> Result<(&MessageStructure, &[u8]), StoreError> {
-        let st = match self.st.take() {
-            Some(st) => st,
-            None => self.acct.structure(self.m)?,
-        };
-        let raw = match self.raw.take() {
-            Some(r) => r,
-            None => self.acct.read_message(self.m)?,
-        };
-        let st = self.st.insert(st);
-        let raw = self.raw.insert(raw);
-        Ok((st, raw))
-    }
-}
-
-/// Whether an item sets `\Seen` (RFC 9051 6.4.5).
-fn sets_seen(a: &FetchAttr) -> bool {
-    matches!(
-        a,
-        FetchAttr::Rfc822
-            | FetchAttr::Rfc822Text
-            | FetchAttr::BodySection { peek: false, .. }
-            | FetchAttr::Binary { peek: false, .. }
-    )
-}
-
-fn origin(p: Option<(u64, u64)>) -> Option<u32> {
-    p.map(|(o, _)| u32::try_from(o).unwrap_or(u32::MAX))
-}
-
-fn cut(data: Vec<u8>, p: Option<(u64, u64)>) -> Vec<u8> {
-    match p {
-        Some((o, n)) => fetch_body::partial(data, o, n),
-        None => data,
-    }
-}
-
-/// The data items for one message.
-fn items(l: &mut Loaded<'_>, attrs: &[FetchAttr]) -> Result<Vec<FetchItem>, ItemError> {
-    let m = l.m;
-    let mut out = Vec::with_capacity(attrs.len());
-    for a in attrs {
-        let item = match a {
-            FetchAttr::Uid => FetchItem::Uid(m.uid),
-            FetchAttr::Flags => FetchItem::Flags(convert::flag_fetch(m.flags, &m.keywords)),
-            FetchAttr::InternalDate => {
-                FetchItem::InternalDate(convert::datetime(m.received, m.received_tz))
-            }
-            FetchAttr::Rfc822Size => FetchItem::Rfc822Size(m.size),
-            FetchAttr::ModSeq => FetchItem::ModSeq(m.modseq),
-            FetchAttr::SaveDate => {
-                FetchItem::SaveDate((m.saved != 0).then(|| convert::datetime(m.saved, 0)))
-            }
-            FetchAttr::Envelope => {
-                FetchItem::Envelope(Box::new(convert::envelope(l.structure()?.envelope())))
-            }
-            FetchAttr::Body => {
-                FetchItem::Body(Box::new(convert::body(l.structure()?.root(), false)))
-            }
-            FetchAttr::BodyStructure => {
-                FetchItem::BodyStructure(Box::new(convert::body(l.structure()?.root(), true)))
-            }
-            FetchAttr::Rfc822 => FetchItem::Rfc822(Some(l.both()?.1.to_vec())),
-            FetchAttr::Rfc822Header | FetchAttr::Rfc822Text => {
-                let text = if matches!(a, FetchAttr::Rfc822Header) {
-                    SectionText::Header
-                } else {
-                    SectionText::Text
-                };
-                let (st, raw) = l.both()?;
-                let sec = Section {
-                    part: Vec::new(),
-                    text: Some(text),
-                };
-                let data = fetch_body::section_data(raw, st, &sec);
-                if matches!(a, FetchAttr::Rfc822Header) {
-                    FetchItem::Rfc822Header(Some(data))
-                } else {
-                    FetchItem::Rfc822Text(Some(data))
-                }
-            }
-            // A partial of the whole message reads only that range.
-            FetchAttr::BodySection {
-                section,
-                partial: Some((o, n)),
-                ..
-            } if section.part.is_empty() && section.text.is_none() && l.raw.is_none() => {
-                FetchItem::BodySection {
-                    section: section.clone(),
-                    origin: origin(Some((*o, *n))),
-                    data: Some(l.acct.read_range(m, *o, *n)?),
-                }
-            }
-            FetchAttr::BodySection {
-                section, partial, ..
-            } => {
-                let (st, raw) = l.both()?;
-                let data = cut(fetch_body::section_data(raw, st, section), *partial);
-                FetchItem::BodySection {
-                    section: section.clone(),
-                    origin: origin(*partial),
-                    data: Some(data),
-                }
-            }
-            FetchAttr::Binary { part, partial, .. } => {
-                let (st, raw) = l.both()?;
-                let data = cut(fetch_body::binary_data(raw, st, part)?, *partial);
-                FetchItem::Binary {
-                    part: part.clone(),
-                    origin: origin(*partial),
-                    data: Some(data),
-                }
-            }
-            FetchAttr::BinarySize(part) => {
-                let (st, raw) = l.both()?;
-                let size = fetch_body::binary_data(raw, st, part)?.len();
-                FetchItem::BinarySize {
-                    part: part.clone(),
-                    size: u32::try_from(size).unwrap_or(u32::MAX),
-                }
-            }
-            FetchAttr::Preview { .. } => {
-                let (st, raw) = l.both()?;
-                FetchItem::Preview(fetch_body::preview(raw, st))
-            }
-        };
-        out.push(item);
-    }
-    Ok(out)
+    out
 }
 
 /// [UID] FETCH set items [(CHANGEDSINCE n [VANISHED])].
@@ -190,14 +75,10 @@ pub(crate) fn run(s: &mut Session, tag: Tag, f: &FetchCommand) {
         return s.bad(tag, "no mailbox selected");
     };
     let (id, read_only) = (sel.id, sel.read_only);
-    let idx = match sel.resolve(&f.set, f.uid) {
-        Ok(i) => i,
+    let ranges = match sel.resolve(&f.set, f.uid) {
+        Ok(idx) => uid_ranges(sel, &idx),
         Err(e) => return s.bad(tag, e.text()),
     };
-    let uids: Vec<u32> = idx
-        .iter()
-        .filter_map(|&i| sel.uids.get(i))
-        .collect();
     if f.vanished && (!f.uid || !s.ext.qresync || f.changed_since.is_none()) {
         // RFC 7162 3.2.6: VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE.
         return s.bad(
@@ -238,80 +119,64 @@ pub(crate) fn run(s: &mut Session, tag: Tag, f: &FetchCommand) {
             Err(e) => return s.store_error(tag, e, "FETCH VANISHED"),
         }
     }
-    let (Some(&lo), Some(&hi)) = (uids.first(), uids.last()) else {
+    if ranges.is_empty() {
         return s.ok(tag, None, "FETCH completed");
-    };
-    // Tombstones too: a message expunged by another session but not yet
-    // announced can still be fetched (its file is kept).
-    let records = match acct.records_in(id, lo..=hi) {
-        Ok(r) => r,
-        Err(e) => return s.store_error(tag, e, "FETCH"),
-    };
-    let mut by_uid: HashMap<u32, Message> = records
-        .into_iter()
-        .filter(|m| uids.binary_search(&m.uid).is_ok())
-        .filter(|m| f.changed_since.is_none_or(|c| m.modseq > c))
-        .map(|m| (m.uid, m))
-        .collect();
+    }
     // RFC 9051 6.4.5: non-PEEK body fetches set \Seen.
     let mut seen_set = Vec::new();
     if !read_only && attrs.iter().any(sets_seen) {
-        let unseen: Vec<u32> = uids
-            .iter()
-            .copied()
-            .filter(|u| {
-                by_uid
-                    .get(u)
-                    .is_some_and(|m| !m.expunged && !m.flags.contains(Flags::SEEN))
-            })
-            .collect();
+        let unseen = match unseen_in(s, &ranges, f.changed_since) {
+            Ok(u) => u,
+            Err(e) => return s.store_error(tag, e, "FETCH"),
+        };
         if !unseen.is_empty() {
             match acct.store_flags(id, &unseen, FlagOp::Add, Flags::SEEN, &[], None) {
                 Ok(o) => {
                     if !o.changed.is_empty() {
                         s.own_modseqs.push(o.modseq);
                     }
-                    for m in o.changed {
-                        seen_set.push(m.uid);
-                        by_uid.insert(m.uid, m);
-                    }
+                    seen_set = o.changed.into_iter().map(|m| m.uid).collect();
+                    seen_set.sort_unstable();
                 }
                 Err(e) => return s.store_error(tag, e, "FETCH setting \\Seen"),
             }
         }
     }
-    let todo: VecDeque<(u32, Message)> = idx
-        .iter()
-        .zip(&uids)
-        .filter_map(|(&i, uid)| {
-            let m = by_uid.remove(uid)?;
-            Some((u32::try_from(i + 1).unwrap_or(u32::MAX), m))
-        })
-        .collect();
     s.fetch = Some(FetchCursor {
         tag,
+        plan: Plan::of(&attrs),
         attrs,
-        todo,
+        ranges,
+        changed_since: f.changed_since,
         seen_set,
     });
     resume(s);
 }
 
-/// A FETCH whose responses are produced chunk by chunk as the runtime
-/// takes the output (see `Session::poll_transmit`).
-pub(crate) struct FetchCursor {
-    tag: Tag,
-    attrs: Vec<FetchAttr>,
-    /// (sequence number, record) still to answer, in order.
-    todo: VecDeque<(u32, Message)>,
-    /// UIDs whose `\Seen` this FETCH set (FLAGS is added for them).
-    seen_set: Vec<u32>,
+/// Live messages without `\Seen` among those requested.
+fn unseen_in(
+    s: &Session,
+    ranges: &VecDeque<(u32, u32)>,
+    changed_since: Option<u64>,
+) -> Result<Vec<u32>, StoreError> {
+    let (Some(acct), Some(sel)) = (s.account(), s.sel.as_ref()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for &(lo, hi) in ranges {
+        acct.scan_flags(sel.id, lo..=hi, |v| {
+            if !v.expunged
+                && !v.flags.contains(Flags::SEEN)
+                && changed_since.is_none_or(|c| v.modseq > c)
+                && sel.uids.position(v.uid).is_some()
+            {
+                out.push(v.uid);
+            }
+            ControlFlow::Continue(())
+        })?;
+    }
+    Ok(out)
 }
-
-/// Message data produced per chunk before the output is handed out.
-const CHUNK_BYTES: u64 = 1 << 20;
-/// Messages per chunk.
-const CHUNK_MESSAGES: usize = 500;
 
 /// Produces the next chunk of the FETCH in progress; completes it with the
 /// tagged response after the last message.
@@ -322,41 +187,97 @@ pub(crate) fn resume(s: &mut Session) {
     let Some(acct) = s.account() else {
         return s.bad(cur.tag, "not authenticated");
     };
-    let mut bytes = 0u64;
+    let ctx = s.conn.ctx();
+    let Some(sel) = s.sel.as_ref() else {
+        return s.bad(cur.tag, "no mailbox selected");
+    };
+    let mut out = Vec::new();
     let mut count = 0usize;
-    while bytes < CHUNK_BYTES && count < CHUNK_MESSAGES {
-        let Some((seq, m)) = cur.todo.pop_front() else {
-            return s.ok(cur.tag, None, "FETCH completed");
-        };
-        let mut l = Loaded {
-            acct: &acct,
-            m: &m,
-            st: None,
-            raw: None,
-        };
-        let mut its = match items(&mut l, &cur.attrs) {
-            Ok(v) => v,
-            Err(ItemError::UnknownCte) => {
-                return s.no(
-                    cur.tag,
-                    Some(Code::UnknownCte),
-                    "unknown content-transfer-encoding",
-                );
+    let mut failed: Option<ItemError> = None;
+    while let Some(&(lo, hi)) = cur.ranges.front() {
+        // The last UID looked at, and whether the chunk is full.
+        let mut last = None;
+        let mut full = false;
+        let mut visit = |uid: u32, modseq: u64, out: &mut Vec<u8>, write: &mut WriteOne<'_>| {
+            last = Some(uid);
+            let Some(pos) = sel.uids.position(uid) else {
+                return ControlFlow::Continue(());
+            };
+            if cur.changed_since.is_some_and(|c| modseq <= c) {
+                return ControlFlow::Continue(());
             }
-            Err(ItemError::Store(StoreError::NoSuchMessage { .. })) => {
-                return s.no(cur.tag, Some(Code::ExpungeIssued), "message was expunged");
+            let seq = u32::try_from(pos + 1).unwrap_or(u32::MAX);
+            if let Err(e) = write(out, seq) {
+                failed = Some(e);
+                return ControlFlow::Break(());
             }
-            Err(ItemError::Store(e)) => return s.store_error(cur.tag, e, "FETCH"),
+            count += 1;
+            if out.len() >= CHUNK_BYTES || count >= CHUNK_MESSAGES {
+                full = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
         };
-        bytes += l.raw.as_ref().map_or(0, |r| r.len() as u64) + 100;
-        count += 1;
-        if cur.seen_set.contains(&m.uid) && !cur.attrs.contains(&FetchAttr::Flags) {
-            its.push(FetchItem::Flags(convert::flag_fetch(m.flags, &m.keywords)));
+        let scanned = match &cur.plan {
+            Plan::FlagsOnly(fast) => acct.scan_flags(sel.id, lo..=hi, |v| {
+                visit(v.uid, v.modseq, &mut out, &mut |out, seq| {
+                    fetch_fast::write_flags_only(out, seq, fast, &v);
+                    Ok(())
+                })
+            }),
+            Plan::Fast(fast) => acct.scan_records(sel.id, lo..=hi, |m| {
+                visit(m.uid, m.modseq, &mut out, &mut |out, seq| {
+                    fetch_fast::write_fast(out, seq, fast, &acct, &m, ctx.utf8)
+                        .map_err(ItemError::Store)
+                })
+            }),
+            Plan::General => acct.scan_records(sel.id, lo..=hi, |m| {
+                visit(m.uid, m.modseq, &mut out, &mut |out, seq| {
+                    let mut l = Loaded::new(&acct, &m);
+                    let mut its = items(&mut l, &cur.attrs)?;
+                    if cur.seen_set.binary_search(&m.uid).is_ok()
+                        && !cur.attrs.contains(&FetchAttr::Flags)
+                    {
+                        its.push(FetchItem::Flags(convert::flag_fetch(m.flags, &m.keywords)));
+                    }
+                    Response::Data(Data::Fetch { seq, items: its }).encode(out, ctx);
+                    Ok(())
+                })
+            }),
+        };
+        if let Err(e) = scanned {
+            failed = Some(ItemError::Store(e));
         }
-        s.data(Data::Fetch { seq, items: its });
+        if failed.is_some() {
+            break;
+        }
+        match last {
+            Some(u) if full && u < hi => {
+                if let Some(front) = cur.ranges.front_mut() {
+                    front.0 = u + 1;
+                }
+                break;
+            }
+            _ => {
+                cur.ranges.pop_front();
+            }
+        }
+        if full {
+            break;
+        }
     }
-    if cur.todo.is_empty() {
-        return s.ok(cur.tag, None, "FETCH completed");
+    s.conn.send_raw(&out);
+    match failed {
+        Some(ItemError::UnknownCte) => s.no(
+            cur.tag,
+            Some(Code::UnknownCte),
+            "unknown content-transfer-encoding",
+        ),
+        Some(ItemError::Store(StoreError::NoSuchMessage { .. })) => {
+            s.no(cur.tag, Some(Code::ExpungeIssued), "message was expunged")
+        }
+        Some(ItemError::Store(e)) => s.store_error(cur.tag, e, "FETCH"),
+        None if cur.ranges.is_empty() => s.ok(cur.tag, None, "FETCH completed"),
+        None => s.fetch = Some(cur),
     }
-    s.fetch = Some(cur);
 }

@@ -14,6 +14,8 @@ pub(crate) mod enable;
 pub(crate) mod expunge;
 pub(crate) mod fetch;
 pub(crate) mod fetch_body;
+pub(crate) mod fetch_fast;
+pub(crate) mod fetch_items;
 pub(crate) mod id;
 pub(crate) mod idle;
 pub(crate) mod list;

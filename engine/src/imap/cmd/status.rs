@@ -32,7 +32,11 @@ pub(crate) fn values(s: &Session, mb: &StoredMailbox, attrs: &[StatusAttr]) -> V
         .collect()
 }
 
-/// STATUS mailbox (attrs).
+/// STATUS mailbox (attrs). The response names the mailbox as the client
+/// spelled it (INBOX in any case is `INBOX`, RFC 9051 5.1), as Dovecot
+/// does, so a client matches it to its command byte for byte; RFC 9051
+/// 6.3.11 gives no rule (its example echoes the argument). mox answers
+/// its stored name instead.
 pub(crate) fn run(s: &mut Session, tag: Tag, m: &Mailbox, attrs: &[StatusAttr]) {
     let Some(acct) = s.account() else {
         return s.bad(tag, "not authenticated");

@@ -1,0 +1,189 @@
+//! The general FETCH path: the data items of one message as response
+//! values (RFC 9051 7.5.2), loading the stored structure and the message
+//! data only when an item needs them. `fetch_fast` writes the common
+//! metadata-only requests without building these values.
+
+use moxide_proto::imap::cmd::FetchAttr;
+use moxide_proto::imap::core::{Section, SectionText};
+use moxide_proto::imap::resp::FetchItem;
+use moxide_proto::message::MessageStructure;
+use moxide_storage::{Account, Message, StoreError};
+
+use super::fetch_body::{self, UnknownCte};
+use crate::imap::convert;
+
+/// Why building a message's items failed.
+pub(crate) enum ItemError {
+    Store(StoreError),
+    UnknownCte,
+}
+
+impl From<StoreError> for ItemError {
+    fn from(e: StoreError) -> Self {
+        ItemError::Store(e)
+    }
+}
+
+impl From<UnknownCte> for ItemError {
+    fn from(_: UnknownCte) -> Self {
+        ItemError::UnknownCte
+    }
+}
+
+/// A message with its structure and data loaded on first use.
+pub(crate) struct Loaded<'a> {
+    pub(crate) acct: &'a Account,
+    pub(crate) m: &'a Message,
+    st: Option<MessageStructure>,
+    raw: Option<Vec<u8>>,
+}
+
+impl<'a> Loaded<'a> {
+    /// Nothing loaded yet.
+    pub(crate) fn new(acct: &'a Account, m: &'a Message) -> Loaded<'a> {
+        Loaded {
+            acct,
+            m,
+            st: None,
+            raw: None,
+        }
+    }
+
+    fn structure(&mut self) -> Result<&MessageStructure, StoreError> {
+        let st = match self.st.take() {
+            Some(st) => st,
+            None => self.acct.structure(self.m)?,
+        };
+        Ok(self.st.insert(st))
+    }
+
+    fn both(&mut self) -> Result<(&MessageStructure, &[u8]), StoreError> {
+        let st = match self.st.take() {
+            Some(st) => st,
+            None => self.acct.structure(self.m)?,
+        };
+        let raw = match self.raw.take() {
+            Some(r) => r,
+            None => self.acct.read_message(self.m)?,
+        };
+        let st = self.st.insert(st);
+        let raw = self.raw.insert(raw);
+        Ok((st, raw))
+    }
+}
+
+/// Whether an item sets `\Seen` (RFC 9051 6.4.5).
+pub(crate) fn sets_seen(a: &FetchAttr) -> bool {
+    matches!(
+        a,
+        FetchAttr::Rfc822
+            | FetchAttr::Rfc822Text
+            | FetchAttr::BodySection { peek: false, .. }
+            | FetchAttr::Binary { peek: false, .. }
+    )
+}
+
+fn origin(p: Option<(u64, u64)>) -> Option<u32> {
+    p.map(|(o, _)| u32::try_from(o).unwrap_or(u32::MAX))
+}
+
+fn cut(data: Vec<u8>, p: Option<(u64, u64)>) -> Vec<u8> {
+    match p {
+        Some((o, n)) => fetch_body::partial(data, o, n),
+        None => data,
+    }
+}
+
+/// The data items for one message, in the order of `attrs`.
+pub(crate) fn items(l: &mut Loaded<'_>, attrs: &[FetchAttr]) -> Result<Vec<FetchItem>, ItemError> {
+    let m = l.m;
+    let mut out = Vec::with_capacity(attrs.len());
+    for a in attrs {
+        let item = match a {
+            FetchAttr::Uid => FetchItem::Uid(m.uid),
+            FetchAttr::Flags => FetchItem::Flags(convert::flag_fetch(m.flags, &m.keywords)),
+            FetchAttr::InternalDate => {
+                FetchItem::InternalDate(convert::datetime(m.received, m.received_tz))
+            }
+            FetchAttr::Rfc822Size => FetchItem::Rfc822Size(m.size),
+            FetchAttr::ModSeq => FetchItem::ModSeq(m.modseq),
+            FetchAttr::SaveDate => {
+                FetchItem::SaveDate((m.saved != 0).then(|| convert::datetime(m.saved, 0)))
+            }
+            FetchAttr::Envelope => {
+                FetchItem::Envelope(Box::new(convert::envelope(l.structure()?.envelope())))
+            }
+            FetchAttr::Body => {
+                FetchItem::Body(Box::new(convert::body(l.structure()?.root(), false)))
+            }
+            FetchAttr::BodyStructure => {
+                FetchItem::BodyStructure(Box::new(convert::body(l.structure()?.root(), true)))
+            }
+            FetchAttr::Rfc822 => FetchItem::Rfc822(Some(l.both()?.1.to_vec())),
+            FetchAttr::Rfc822Header | FetchAttr::Rfc822Text => {
+                let text = if matches!(a, FetchAttr::Rfc822Header) {
+                    SectionText::Header
+                } else {
+                    SectionText::Text
+                };
+                let (st, raw) = l.both()?;
+                let sec = Section {
+                    part: Vec::new(),
+                    text: Some(text),
+                };
+                let data = fetch_body::section_data(raw, st, &sec);
+                if matches!(a, FetchAttr::Rfc822Header) {
+                    FetchItem::Rfc822Header(Some(data))
+                } else {
+                    FetchItem::Rfc822Text(Some(data))
+                }
+            }
+            // A partial of the whole message reads only that range.
+            FetchAttr::BodySection {
+                section,
+                partial: Some((o, n)),
+                ..
+            } if section.part.is_empty() && section.text.is_none() && l.raw.is_none() => {
+                FetchItem::BodySection {
+                    section: section.clone(),
+                    origin: origin(Some((*o, *n))),
+                    data: Some(l.acct.read_range(m, *o, *n)?),
+                }
+            }
+            FetchAttr::BodySection {
+                section, partial, ..
+            } => {
+                let (st, raw) = l.both()?;
+                let data = cut(fetch_body::section_data(raw, st, section), *partial);
+                FetchItem::BodySection {
+                    section: section.clone(),
+                    origin: origin(*partial),
+                    data: Some(data),
+                }
+            }
+            FetchAttr::Binary { part, partial, .. } => {
+                let (st, raw) = l.both()?;
+                let data = cut(fetch_body::binary_data(raw, st, part)?, *partial);
+                FetchItem::Binary {
+                    part: part.clone(),
+                    origin: origin(*partial),
+                    data: Some(data),
+                }
+            }
+            FetchAttr::BinarySize(part) => {
+                let (st, raw) = l.both()?;
+                let size = fetch_body::binary_data(raw, st, part)?.len();
+                FetchItem::BinarySize {
+                    part: part.clone(),
+                    size: u32::try_from(size).unwrap_or(u32::MAX),
+                }
+            }
+            FetchAttr::Preview { .. } => {
+                let (st, raw) = l.both()?;
+                FetchItem::Preview(fetch_body::preview(raw, st))
+            }
+        };
+        out.push(item);
+    }
+    Ok(out)
+}
