@@ -8,9 +8,9 @@
 
 pub mod authres;
 pub mod conn;
+pub mod dane;
 pub mod dkim;
 pub mod dmarc;
-pub mod dane;
 pub mod dns;
 pub mod imap;
 pub mod iprev;

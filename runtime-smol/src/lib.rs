@@ -7,6 +7,7 @@ extern crate self as moxide;
 
 #[cfg(test)]
 mod line_conn;
+pub mod cli_dane;
 pub mod cli_dns;
 pub mod dns;
 pub mod listen;
