@@ -502,3 +502,34 @@ fn randomized_case_must_be_echoed() {
         )]
     );
 }
+
+#[test]
+fn failed_tcp_fallback_moves_to_the_next_server_over_tcp() {
+    let t0 = Instant::now();
+    let mut r = resolver(&[s1(), s2()]);
+    let h = r.lookup(t0, q("big.example", RecordType::Txt));
+    let udp = one_transmit(&mut r);
+    let mut m = response_to(&udp.bytes);
+    m.metadata.truncation = true;
+    r.handle_udp(t0, s1(), &bytes(&m));
+    let tcp = one_transmit(&mut r);
+    assert_eq!((tcp.server, tcp.transport), (s1(), Transport::Tcp));
+    r.handle_failed(t0, s1(), tcp.id, "connection refused");
+    let next = one_transmit(&mut r);
+    assert_eq!((next.server, next.transport), (s2(), Transport::Tcp));
+    let mut m = response_to(&next.bytes);
+    m.add_answer(txt("big.example", 60, &[b"x"]));
+    r.handle_tcp(t0, s2(), &bytes(&m));
+    assert_eq!(
+        answers(&mut r),
+        vec![(
+            h,
+            records(
+                "big.example",
+                vec![Rdata::Txt(vec![b"x".to_vec()])],
+                60,
+                false
+            )
+        )]
+    );
+}
