@@ -62,6 +62,11 @@ smtp_port = 1025
 submission_port = 1587
 # Submission with implicit TLS (465 + 1000).
 submissions_port = 1465
+# Nameservers (IP:PORT) for checking the senders of mail arriving on
+# smtp_port: iprev, SPF, DKIM and DMARC, written to Authentication-Results;
+# DMARC p=reject refuses the message, p=quarantine delivers it to Junk.
+# Empty (the default): incoming mail is delivered without these checks.
+# resolver = ["127.0.0.1:53"]
 "#;
 
 /// The contents of `moxide.toml`.
@@ -84,6 +89,10 @@ pub struct Config {
     /// Port of submission with implicit TLS; 1465 when absent.
     #[serde(default = "default_submissions_port")]
     pub submissions_port: u16,
+    /// Nameservers for the sender checks of inbound mail (SPF, DKIM,
+    /// DMARC, iprev); empty: no checks.
+    #[serde(default)]
+    pub resolver: Vec<SocketAddr>,
 }
 
 fn default_smtp_port() -> u16 {
@@ -286,6 +295,18 @@ pub fn prepare_with(opts: Options, smtp_ports: SmtpPorts) -> Result<Prepared, St
     if let Some(p) = smtp_ports.submissions {
         config.submissions_port = p;
     }
+    let sender_checks = !config.resolver.is_empty();
+    if sender_checks {
+        // The process's resolver answers the sessions' DNS needs; a test
+        // process may have installed one already.
+        let r = crate::dns::Resolver::with_servers(config.resolver.clone());
+        if crate::dns::install_shared(r).is_err() {
+            tracing::warn!(
+                "a DNS resolver is already in use; resolver = {:?} not installed",
+                config.resolver
+            );
+        }
+    }
     let (tls, _) = tls::load_or_create_self_signed(&dir.join("tls")).map_err(|e| e.to_string())?;
     let mut listeners = Vec::new();
     for (port, security) in [
@@ -338,7 +359,10 @@ pub fn prepare_with(opts: Options, smtp_ports: SmtpPorts) -> Result<Prepared, St
         smtp_listeners,
         store: Arc::new(store),
         imap,
-        smtp: smtp_cfg(SmtpConfig::inbound("localhost")),
+        smtp: smtp_cfg(SmtpConfig {
+            sender_checks,
+            ..SmtpConfig::inbound("localhost")
+        }),
         submission: smtp_cfg(SmtpConfig::submission("localhost")),
     })
 }
@@ -492,6 +516,7 @@ mod tests {
                 smtp_port: 1025,
                 submission_port: 1587,
                 submissions_port: 1465,
+                resolver: Vec::new(),
             }
         );
         // A second read returns the same, from the file written by the first.
