@@ -144,6 +144,7 @@ fn main() -> ExitCode {
 
 /// Runs localserve on smol until Ctrl-C (or SIGTERM).
 fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Result<(), String> {
+    serve::tune_allocator();
     let mut prepared = localserve::prepare_with(opts, ports)?;
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
     localserve::on_interrupt(move || {

@@ -28,13 +28,16 @@ pub struct StoreConfig {
 }
 
 impl Default for StoreConfig {
-    /// Small settings for small boxes: 4 MiB cache, 1 worker, 4 MiB memtables.
+    /// Small settings for small boxes: 4 MiB cache, 1 worker, 1 MiB
+    /// memtables (five keyspaces: at most ~5 MiB of unflushed writes held in
+    /// memory, and as much replayed from the journals at start; see
+    /// DESIGN.md "Decisions and deviations").
     fn default() -> Self {
         StoreConfig {
             quota_default: 0,
             cache_bytes: 4 << 20,
             worker_threads: 1,
-            memtable_bytes: 4 << 20,
+            memtable_bytes: 1 << 20,
         }
     }
 }

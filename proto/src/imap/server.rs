@@ -468,6 +468,11 @@ impl Conn for ServerConn {
             z.flush(&mut self.out);
         }
         out.append(&mut self.out);
+        // A big response (FETCH) must not keep its buffer allocated on a
+        // connection that then sits idle.
+        if self.out.capacity() > 8 * 1024 {
+            self.out = Vec::new();
+        }
     }
 
     fn poll_action(&mut self) -> Option<Action> {
