@@ -60,6 +60,8 @@ enum Command {
     },
     /// DNS lookups through moxide's stub resolver (`dns lookup TYPE NAME`).
     Dns(moxide::cli_dns::DnsArgs),
+    /// DKIM: sign, verify, lookup, gened25519, genrsa.
+    Dkim(moxide::cli_dkim::DkimArgs),
     /// DANE: dial HOST:PORT (TLSA records, STARTTLS, certificate check).
     Dane(moxide::cli_dane::DaneArgs),
     /// Print the version.
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dns(args) => moxide::cli_dns::run(args),
+        Command::Dkim(args) => moxide::cli_dkim::run(args),
         Command::Dane(args) => moxide::cli_dane::run(args),
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
