@@ -9,6 +9,9 @@
 //! - `moxide replay FILE`: runs an IMAP transcript on the bare engine with
 //!   a fresh temporary account and prints the exchange, deterministically
 //!   (see [`moxide_conformance::replay`]).
+//! - `moxide config [--dir DIR] tlspubkey list|get|add|rm|gen`: TLS
+//!   client-certificate keys of the localserve directory (see
+//!   [`moxide::config_cli`]).
 //! - `moxide version`: prints the version.
 
 use std::path::PathBuf;
@@ -60,10 +63,11 @@ enum Command {
     },
     /// DNS lookups through moxide's stub resolver (`dns lookup TYPE NAME`).
     Dns(moxide::cli_dns::DnsArgs),
-    /// DKIM: sign, verify, lookup, gened25519, genrsa.
-    Dkim(moxide::cli_dkim::DkimArgs),
     /// DANE: dial HOST:PORT (TLSA records, STARTTLS, certificate check).
     Dane(moxide::cli_dane::DaneArgs),
+    /// Administer the localserve directory (stop localserve first): TLS
+    /// client-certificate keys.
+    Config(moxide::config_cli::ConfigArgs),
     /// Print the version.
     Version,
 }
@@ -99,7 +103,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dns(args) => moxide::cli_dns::run(args),
-        Command::Dkim(args) => moxide::cli_dkim::run(args),
         Command::Dane(args) => moxide::cli_dane::run(args),
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
@@ -114,6 +117,16 @@ fn main() -> ExitCode {
             }
             ExitCode::from(r.status)
         }
+        Command::Config(args) => match moxide::config_cli::run(args) {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("moxide config: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Sendmail { args } => match moxide::sendmail::run(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -147,7 +160,6 @@ fn main() -> ExitCode {
 
 /// Runs localserve on smol until Ctrl-C (or SIGTERM).
 fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Result<(), String> {
-    serve::tune_allocator();
     let mut prepared = localserve::prepare_with(opts, ports)?;
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
     localserve::on_interrupt(move || {

@@ -12,7 +12,22 @@
 //! username = "you@example.org"
 //! password = "secret"               # or: password_file = "/path"
 //! # from = "you@example.org"        # envelope sender default: username
+//! # Log in with a TLS client certificate instead of (or besides) a
+//! # password, preferring AUTH EXTERNAL (see README, "client
+//! # certificates"); one of:
+//! # client_cert = "/path/key-and-cert.pem"  # private key + certificate
+//! # client_key_seed = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"
 //! ```
+//!
+//! With a client certificate, `username` and the password are optional:
+//! after (STARTTLS and) EHLO the client sends `AUTH EXTERNAL` when the
+//! server offers it (with `username` as authorization identity, else an
+//! empty one), sends no AUTH at all when the server offers none (it
+//! authenticated the connection by the certificate), and falls back to
+//! AUTH PLAIN when a password is configured and EXTERNAL is not offered.
+//! `client_key_seed` is an ed25519 private key seed (base64url, as
+//! printed by `moxide config tlspubkey gen`); a minimal self-signed
+//! certificate for it is made on the fly.
 //!
 //! Arguments: recipients; `-t` adds the To, Cc and Bcc addresses of the
 //! header (and removes Bcc); `-f ADDR` (or `-r`) sets the envelope sender;
@@ -59,14 +74,28 @@ pub struct Config {
     pub tls_ca: Option<PathBuf>,
     /// Name to verify the certificate for (default: host of `server`).
     pub tls_server_name: Option<String>,
-    /// Login.
-    pub username: String,
+    /// Login (for AUTH PLAIN; the authorization identity of AUTH
+    /// EXTERNAL). Optional with a client certificate.
+    pub username: Option<String>,
     /// Password, or
     pub password: Option<String>,
     /// a file holding it (first line).
     pub password_file: Option<PathBuf>,
     /// Envelope sender default (else `username`).
     pub from: Option<String>,
+    /// PEM file with the private key and certificate (chain) to present
+    /// as TLS client certificate.
+    pub client_cert: Option<PathBuf>,
+    /// An ed25519 private key seed (base64url) to present as TLS client
+    /// certificate, with a minimal certificate made on the fly.
+    pub client_key_seed: Option<String>,
+}
+
+impl Config {
+    /// Whether a TLS client certificate is configured.
+    pub fn has_client_cert(&self) -> bool {
+        self.client_cert.is_some() || self.client_key_seed.is_some()
+    }
 }
 
 /// Parsed command line.
@@ -143,10 +172,26 @@ pub fn load_config() -> Result<Config, String> {
         }
     })?;
     let cfg: Config = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    if cfg.password.is_none() && cfg.password_file.is_none() {
-        return Err(format!("{}: set password or password_file", path.display()));
-    }
+    check_config(&cfg).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(cfg)
+}
+
+/// The combinations of login settings that make sense.
+fn check_config(cfg: &Config) -> Result<(), String> {
+    let has_password = cfg.password.is_some() || cfg.password_file.is_some();
+    if cfg.client_cert.is_some() && cfg.client_key_seed.is_some() {
+        return Err("set client_cert or client_key_seed, not both".into());
+    }
+    if cfg.has_client_cert() && cfg.tls == TlsMode::Plain {
+        return Err("a client certificate needs TLS: set tls = \"tls\" or \"starttls\"".into());
+    }
+    if !has_password && !cfg.has_client_cert() {
+        return Err("set password or password_file (or client_cert or client_key_seed)".into());
+    }
+    if has_password && cfg.username.is_none() {
+        return Err("set username (the login for the password)".into());
+    }
+    Ok(())
 }
 
 /// The message as read from stdin: CRLF line endings; without
@@ -230,7 +275,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .sender
         .clone()
         .or_else(|| cfg.from.clone())
-        .unwrap_or_else(|| cfg.username.clone());
+        .or_else(|| cfg.username.clone())
+        .ok_or("no envelope sender: set from or username in the config, or pass -f")?;
     let header = HeaderBlock::parse(&message, 0, message.len());
     if header.first("From").is_none() {
         let mut m = format!("From: <{sender}>\r\n").into_bytes();
@@ -238,16 +284,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
         message = m;
     }
     let password = match (&cfg.password, &cfg.password_file) {
-        (Some(p), _) => p.clone(),
-        (None, Some(f)) => std::fs::read_to_string(f)
-            .map_err(|e| format!("reading password_file {}: {e}", f.display()))?
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-        (None, None) => String::new(),
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(f)) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| format!("reading password_file {}: {e}", f.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        (None, None) => None,
     };
-    client::submit(&cfg, &password, &sender, &rcpts, &message)
+    client::submit(&cfg, password.as_deref(), &sender, &rcpts, &message)
 }
 
 #[cfg(test)]

@@ -1,16 +1,20 @@
 //! TLS for the listeners: a self-signed certificate created once and kept in
 //! the data directory, the rustls server configuration (ring provider, as
-//! every TLS use in moxide), and the channel binding of an established
+//! every TLS use in moxide), the optional client certificate that logs a
+//! client in by its public key, and the channel binding of an established
 //! session for SCRAM -PLUS.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::ServerConfig;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::server::ServerConnection;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 
 /// Names the self-signed certificate is valid for.
 const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -98,10 +102,10 @@ pub fn load(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConfig>, TlsE
         detail: e.to_string(),
     })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = ServerConfig::builder_with_provider(provider)
+    let cfg = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(TlsError::Config)?
-        .with_no_client_auth()
+        .with_client_cert_verifier(Arc::new(AnyClientCert::new(&provider)))
         .with_single_cert(certs, key)
         .map_err(TlsError::Config)?;
     Ok(Arc::new(cfg))
@@ -115,6 +119,89 @@ pub fn tls_exporter(conn: &ServerConnection) -> Option<Vec<u8>> {
     conn.export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
         .ok()
         .map(|b| b.to_vec())
+}
+
+/// Asks every client for a certificate, optionally, and accepts any: only
+/// its public key matters (it names an account when registered with
+/// `moxide config tlspubkey add`), so there is no CA, expiry, name or
+/// constraint check, and a client without a certificate, or with one that
+/// names no account, goes on unauthenticated. The handshake signature is
+/// verified, proving the client holds the private key, for every
+/// certificate whose key [`client_key_of`] would return; a certificate it
+/// cannot read is ignored entirely, so it cannot fail the handshake.
+#[derive(Debug)]
+pub struct AnyClientCert {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl AnyClientCert {
+    /// The verifier, checking signatures with `provider`'s algorithms.
+    pub fn new(provider: &rustls::crypto::CryptoProvider) -> AnyClientCert {
+        AnyClientCert {
+            algorithms: provider.signature_verification_algorithms,
+        }
+    }
+}
+
+impl ClientCertVerifier for AnyClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if client_key_of(cert).is_none() {
+            return Ok(HandshakeSignatureValid::assertion());
+        }
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        if client_key_of(cert).is_none() {
+            return Ok(HandshakeSignatureValid::assertion());
+        }
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// The fingerprint (SHA-256 of the SubjectPublicKeyInfo, base64url without
+/// padding) of a client certificate's key; `None` when the certificate
+/// cannot be read or its key is of a kind no account can register.
+pub fn client_key_of(cert: &CertificateDer<'_>) -> Option<String> {
+    moxide_proto::tls_key::parse_certificate(cert.as_ref())
+        .ok()
+        .map(|k| k.fingerprint)
+}
+
+/// The key fingerprint of the client certificate of an established
+/// session, also of a resumed one (rustls keeps the certificates with the
+/// session); the caller looks the key up again for every connection.
+pub fn client_key(conn: &ServerConnection) -> Option<String> {
+    client_key_of(conn.peer_certificates()?.first()?)
 }
 
 #[cfg(test)]

@@ -14,12 +14,10 @@ use moxide::listen::Security;
 use moxide::session::Session;
 use moxide::tls;
 use moxide_engine::imap::PeerInfo;
-use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
-use moxide_proto::dns::Lookup;
+use moxide_proto::conn::{Action, Answer, Conn, Need};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
-use tokio::sync::mpsc::UnboundedSender;
 use tokio_rustls::TlsAcceptor;
 
 /// How long a TLS handshake may take before the connection is dropped.
@@ -82,11 +80,14 @@ where
         Security::Implicit => {
             let tls = handshake(&acceptor, stream).await?;
             let tls_exporter = tls::tls_exporter(tls.get_ref().1);
+            // Looked up by the session on every connection, also a
+            // resumed one: a removed key no longer logs in.
+            let client_key = tls::client_key(tls.get_ref().1);
             let mut conn = make(PeerInfo {
                 ip,
                 tls: true,
                 tls_exporter,
-                client_key: None,
+                client_key,
             });
             conn.set_wake(wake);
             drive(&mut conn, tls, &notify).await?;
@@ -101,7 +102,8 @@ where
             conn.set_wake(wake);
             if let Ending::StartTls(stream) = drive(&mut conn, stream, &notify).await? {
                 let tls = handshake(&acceptor, stream).await?;
-                conn.tls_established(tls::tls_exporter(tls.get_ref().1), None);
+                let session = tls.get_ref().1;
+                conn.tls_established(tls::tls_exporter(session), tls::client_key(session));
                 drive(&mut conn, tls, &notify).await?;
             }
         }
@@ -140,8 +142,6 @@ enum Step {
     Eof,
     Timer,
     Notified,
-    /// A DNS answer for the connection.
-    Dns((NeedId, Lookup)),
 }
 
 /// Drives `conn` over `io` until it closes or asks for STARTTLS. Reads and
@@ -158,16 +158,13 @@ where
     let mut buf = vec![0u8; READ_BUF];
     let mut eof = false;
     let mut last_write = Instant::now();
-    // Answers to the connection's DNS requests (`Need::Dns`).
-    let (dns_tx, mut dns_rx) = tokio::sync::mpsc::unbounded_channel::<(NeedId, Lookup)>();
-    let mut dns_pending = 0usize;
     loop {
         let now = Instant::now();
         if sent == out.len() {
             out.clear();
             sent = 0;
             conn.poll_transmit(&mut out);
-            match next_action(conn, now, &mut out, &dns_tx, &mut dns_pending) {
+            match next_action(conn, now, &mut out) {
                 Some(Action::StartTls) => {
                     io.write_all(&out).await?;
                     io.flush().await?;
@@ -192,7 +189,7 @@ where
         }
         let want_read = !eof && conn.wants_read();
         let writing = sent < out.len();
-        if !writing && !dirty && dns_pending == 0 && (eof || (!want_read && deadline.is_none())) {
+        if !writing && !dirty && (eof || (!want_read && deadline.is_none())) {
             let _ = io.shutdown().await;
             return Ok(Ending::Closed);
         }
@@ -249,9 +246,6 @@ where
             if notified.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Ok(Step::Notified));
             }
-            if let Poll::Ready(Some(answer)) = dns_rx.poll_recv(cx) {
-                return Poll::Ready(Ok(Step::Dns(answer)));
-            }
             Poll::Pending
         })
         .await?;
@@ -263,10 +257,6 @@ where
                 conn.handle_eof(now);
             }
             Step::Notified => conn.handle_changes(now),
-            Step::Dns((id, lookup)) => {
-                dns_pending = dns_pending.saturating_sub(1);
-                conn.handle_answer(now, id, Answer::Dns(lookup));
-            }
             Step::Timer => {
                 if sent < out.len() && now >= last_write + WRITE_STALL_TIMEOUT {
                     return Err(io::Error::new(
@@ -281,30 +271,13 @@ where
 }
 
 /// The next action that ends the loop (StartTls or Close); requests are
-/// answered on the spot, their output appended to `out`; DNS requests go
-/// to the process's resolver (`moxide::dns::shared`, shared with the smol
-/// binary: its driver runs on smol's global executor, usable from tokio)
-/// and their answers come back through `dns`.
-fn next_action<C: Conn + ?Sized>(
-    conn: &mut C,
-    now: Instant,
-    out: &mut Vec<u8>,
-    dns: &UnboundedSender<(NeedId, Lookup)>,
-    dns_pending: &mut usize,
-) -> Option<Action> {
+/// answered on the spot, their output appended to `out`.
+fn next_action<C: Conn + ?Sized>(conn: &mut C, now: Instant, out: &mut Vec<u8>) -> Option<Action> {
     while let Some(action) = conn.poll_action() {
         match action {
             Action::Need(id, Need::None) => {
                 conn.handle_answer(now, id, Answer::None);
                 conn.poll_transmit(out);
-            }
-            Action::Need(id, Need::Dns(query)) => {
-                let (resolver, tx) = (moxide::dns::shared(), dns.clone());
-                tokio::spawn(async move {
-                    let lookup = resolver.lookup(query).await;
-                    let _ = tx.send((id, lookup));
-                });
-                *dns_pending += 1;
             }
             Action::Need(_, need) => {
                 tracing::error!(
