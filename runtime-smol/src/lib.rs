@@ -5,12 +5,12 @@
 #[cfg(test)]
 extern crate self as moxide;
 
-#[cfg(test)]
-mod line_conn;
-pub mod cli_dane;
+pub mod cli_dkim;
 pub mod cli_dns;
 pub mod config_cli;
 pub mod dns;
+#[cfg(test)]
+mod line_conn;
 pub mod listen;
 pub mod localserve;
 pub mod sendmail;

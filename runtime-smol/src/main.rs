@@ -63,6 +63,8 @@ enum Command {
     },
     /// DNS lookups through moxide's stub resolver (`dns lookup TYPE NAME`).
     Dns(moxide::cli_dns::DnsArgs),
+    /// DKIM: sign, verify, lookup, gened25519, genrsa.
+    Dkim(moxide::cli_dkim::DkimArgs),
     /// DANE: dial HOST:PORT (TLSA records, STARTTLS, certificate check).
     Dane(moxide::cli_dane::DaneArgs),
     /// Administer the localserve directory (stop localserve first): TLS
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dns(args) => moxide::cli_dns::run(args),
+        Command::Dkim(args) => moxide::cli_dkim::run(args),
         Command::Dane(args) => moxide::cli_dane::run(args),
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
@@ -160,6 +163,7 @@ fn main() -> ExitCode {
 
 /// Runs localserve on smol until Ctrl-C (or SIGTERM).
 fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Result<(), String> {
+    serve::tune_allocator();
     let mut prepared = localserve::prepare_with(opts, ports)?;
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
     localserve::on_interrupt(move || {

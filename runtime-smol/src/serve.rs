@@ -29,8 +29,92 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a write may make no progress (the peer reads nothing) before
 /// the connection is dropped.
 const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(300);
-/// Read buffer size per connection.
-const READ_BUF: usize = 16 * 1024;
+/// Read buffer of a connection: it starts small (commands are short, and
+/// thousands of idle connections must hold little), grows while reads fill
+/// it (APPEND literals) and shrinks back once input is small again.
+const READ_BUF_MIN: usize = 2 * 1024;
+/// Largest read buffer.
+const READ_BUF_MAX: usize = 64 * 1024;
+/// Output buffer capacity kept once everything is written; a larger one
+/// (left by a big FETCH) is freed.
+const OUT_KEEP: usize = 8 * 1024;
+
+/// Sets glibc malloc up for a long-running server that should give memory
+/// back: at most two arenas (the executor threads and fjall's workers share
+/// them instead of each keeping its own), and fixed mmap and trim
+/// thresholds of 128 KiB (glibc otherwise raises them up to 32 MiB after
+/// large frees, so big FETCH and SEARCH buffers would stay in the heap).
+/// Call once at start, before other threads run. A no-op on other C
+/// libraries. DESIGN.md "Decisions and deviations" explains the figures.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    glibc::tune();
+}
+
+/// Returns freed heap memory to the system (glibc `malloc_trim`), at most
+/// once per [`TRIM_INTERVAL`]; called after a large response and when a
+/// connection ends.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static LAST: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+        let now = Instant::now();
+        let mut last = LAST
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|t| now.saturating_duration_since(t) < TRIM_INTERVAL) {
+            return;
+        }
+        *last = Some(now);
+        drop(last);
+        glibc::trim();
+    }
+}
+
+/// Shortest time between two heap trims.
+const TRIM_INTERVAL: Duration = Duration::from_secs(5);
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod glibc {
+    use std::ffi::c_int;
+
+    unsafe extern "C" {
+        fn mallopt(param: c_int, value: c_int) -> c_int;
+        fn malloc_trim(pad: usize) -> c_int;
+    }
+
+    // malloc.h
+    const M_TRIM_THRESHOLD: c_int = -1;
+    const M_MMAP_THRESHOLD: c_int = -3;
+    const M_ARENA_MAX: c_int = -8;
+
+    pub(super) fn tune() {
+        // SAFETY: mallopt only changes allocator parameters and may be
+        // called at any time; invalid values are rejected (returns 0).
+        unsafe {
+            mallopt(M_ARENA_MAX, 2);
+            mallopt(M_MMAP_THRESHOLD, 128 << 10);
+            mallopt(M_TRIM_THRESHOLD, 128 << 10);
+        }
+    }
+
+    pub(super) fn trim() {
+        // SAFETY: malloc_trim only releases free memory of the allocator's
+        // own arenas; it is thread-safe (takes each arena's lock).
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+/// The read buffer to use after a read of `n` bytes into `buf`.
+fn resize_read_buf(buf: &mut Vec<u8>, n: usize) {
+    if n == buf.len() && buf.len() < READ_BUF_MAX {
+        *buf = vec![0u8; (buf.len() * 4).min(READ_BUF_MAX)];
+    } else if buf.len() > READ_BUF_MIN && n <= READ_BUF_MIN / 2 {
+        *buf = vec![0u8; READ_BUF_MIN];
+    }
+}
 
 /// Wraps a listener from [`crate::listen::bind`] for smol.
 pub fn async_listener(l: TcpListener) -> io::Result<Async<TcpListener>> {
@@ -57,6 +141,7 @@ pub async fn accept_loop<C, F>(
                     if let Err(e) = connection(stream, addr, security, acceptor, &*make).await {
                         tracing::debug!(peer = %addr, error = %e, "connection ended");
                     }
+                    release_memory();
                 })
                 .detach();
             }
@@ -186,7 +271,7 @@ where
     let mut out: Vec<u8> = Vec::new();
     let mut sent = 0usize;
     let mut dirty = false; // written but not flushed
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = vec![0u8; READ_BUF_MIN];
     let mut eof = false;
     let mut last_write = Instant::now();
     // Answers to the connection's DNS requests (`Need::Dns`).
@@ -198,6 +283,10 @@ where
             out.clear();
             sent = 0;
             conn.poll_transmit(&mut out);
+            if out.is_empty() && out.capacity() > OUT_KEEP {
+                out = Vec::new();
+                release_memory();
+            }
             match next_action(conn, now, &mut out, &dns_tx, &mut dns_pending) {
                 Some(Action::StartTls) => {
                     io.write_all(&out).await?;
@@ -283,7 +372,10 @@ where
         .await?;
         let now = Instant::now();
         match step {
-            Step::Read(n) => conn.handle_input(now, buf.get(..n).unwrap_or_default()),
+            Step::Read(n) => {
+                conn.handle_input(now, buf.get(..n).unwrap_or_default());
+                resize_read_buf(&mut buf, n);
+            }
             Step::Eof => {
                 eof = true;
                 conn.handle_eof(now);
@@ -346,4 +438,29 @@ fn next_action<C: Conn + ?Sized>(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod buffer_tests {
+    use super::*;
+
+    #[test]
+    fn read_buffer_grows_when_full_and_shrinks_when_idle() {
+        let mut b = vec![0u8; READ_BUF_MIN];
+        resize_read_buf(&mut b, 10);
+        assert_eq!(b.len(), 2048);
+        resize_read_buf(&mut b, 2048);
+        assert_eq!(b.len(), 8192);
+        resize_read_buf(&mut b, 8192);
+        assert_eq!(b.len(), 32768);
+        resize_read_buf(&mut b, 32768);
+        assert_eq!(b.len(), 65536);
+        resize_read_buf(&mut b, 65536);
+        assert_eq!(b.len(), 65536);
+        resize_read_buf(&mut b, 5000);
+        assert_eq!(b.len(), 65536);
+        resize_read_buf(&mut b, 6);
+        assert_eq!(b.len(), 2048);
+        assert_eq!(b.capacity(), 2048);
+    }
 }

@@ -14,10 +14,12 @@ use moxide::listen::Security;
 use moxide::session::Session;
 use moxide::tls;
 use moxide_engine::imap::PeerInfo;
-use moxide_proto::conn::{Action, Answer, Conn, Need};
+use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
+use moxide_proto::dns::Lookup;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_rustls::TlsAcceptor;
 
 /// How long a TLS handshake may take before the connection is dropped.
@@ -142,6 +144,8 @@ enum Step {
     Eof,
     Timer,
     Notified,
+    /// A DNS answer for the connection.
+    Dns((NeedId, Lookup)),
 }
 
 /// Drives `conn` over `io` until it closes or asks for STARTTLS. Reads and
@@ -158,13 +162,16 @@ where
     let mut buf = vec![0u8; READ_BUF];
     let mut eof = false;
     let mut last_write = Instant::now();
+    // Answers to the connection's DNS requests (`Need::Dns`).
+    let (dns_tx, mut dns_rx) = tokio::sync::mpsc::unbounded_channel::<(NeedId, Lookup)>();
+    let mut dns_pending = 0usize;
     loop {
         let now = Instant::now();
         if sent == out.len() {
             out.clear();
             sent = 0;
             conn.poll_transmit(&mut out);
-            match next_action(conn, now, &mut out) {
+            match next_action(conn, now, &mut out, &dns_tx, &mut dns_pending) {
                 Some(Action::StartTls) => {
                     io.write_all(&out).await?;
                     io.flush().await?;
@@ -189,7 +196,7 @@ where
         }
         let want_read = !eof && conn.wants_read();
         let writing = sent < out.len();
-        if !writing && !dirty && (eof || (!want_read && deadline.is_none())) {
+        if !writing && !dirty && dns_pending == 0 && (eof || (!want_read && deadline.is_none())) {
             let _ = io.shutdown().await;
             return Ok(Ending::Closed);
         }
@@ -246,6 +253,9 @@ where
             if notified.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Ok(Step::Notified));
             }
+            if let Poll::Ready(Some(answer)) = dns_rx.poll_recv(cx) {
+                return Poll::Ready(Ok(Step::Dns(answer)));
+            }
             Poll::Pending
         })
         .await?;
@@ -257,6 +267,10 @@ where
                 conn.handle_eof(now);
             }
             Step::Notified => conn.handle_changes(now),
+            Step::Dns((id, lookup)) => {
+                dns_pending = dns_pending.saturating_sub(1);
+                conn.handle_answer(now, id, Answer::Dns(lookup));
+            }
             Step::Timer => {
                 if sent < out.len() && now >= last_write + WRITE_STALL_TIMEOUT {
                     return Err(io::Error::new(
@@ -271,13 +285,30 @@ where
 }
 
 /// The next action that ends the loop (StartTls or Close); requests are
-/// answered on the spot, their output appended to `out`.
-fn next_action<C: Conn + ?Sized>(conn: &mut C, now: Instant, out: &mut Vec<u8>) -> Option<Action> {
+/// answered on the spot, their output appended to `out`; DNS requests go
+/// to the process's resolver (`moxide::dns::shared`, shared with the smol
+/// binary: its driver runs on smol's global executor, usable from tokio)
+/// and their answers come back through `dns`.
+fn next_action<C: Conn + ?Sized>(
+    conn: &mut C,
+    now: Instant,
+    out: &mut Vec<u8>,
+    dns: &UnboundedSender<(NeedId, Lookup)>,
+    dns_pending: &mut usize,
+) -> Option<Action> {
     while let Some(action) = conn.poll_action() {
         match action {
             Action::Need(id, Need::None) => {
                 conn.handle_answer(now, id, Answer::None);
                 conn.poll_transmit(out);
+            }
+            Action::Need(id, Need::Dns(query)) => {
+                let (resolver, tx) = (moxide::dns::shared(), dns.clone());
+                tokio::spawn(async move {
+                    let lookup = resolver.lookup(query).await;
+                    let _ = tx.send((id, lookup));
+                });
+                *dns_pending += 1;
             }
             Action::Need(_, need) => {
                 tracing::error!(
