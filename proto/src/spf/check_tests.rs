@@ -287,3 +287,32 @@ example.com      TXT "v=spf1 ip4:192.0.2.0/28 -all"
          \tidentity=helo; mechanism=-all\r\n"
     );
 }
+
+#[test]
+fn received_spf_escapes_comment_and_values() {
+    let out = SpfOutcome {
+        result: SpfResult::PermError,
+        domain: "x.example".into(),
+        record: None,
+        mechanism: None,
+        explanation: None,
+        problem: Some("bad \"term\" \u{fffd}".into()),
+        dns_terms: 0,
+        void_lookups: 0,
+    };
+    let h = received_spf(&ReceivedSpf {
+        outcome: &out,
+        identity: Identity::MailFrom,
+        client_ip: "2001:db8::1".parse().unwrap(),
+        envelope_from: "a(b)\\c@x.example",
+        helo: "h.example",
+        receiver: "r.example",
+    });
+    assert_eq!(
+        h,
+        "Received-SPF: permerror (r.example: permanent error in the SPF record for\r\n\
+         \ta\\(b\\)\\\\c@x.example) client-ip=\"2001:db8::1\";\r\n\
+         \tenvelope-from=\"a(b)\\\\c@x.example\"; helo=h.example; problem=\"bad \\\"term\\\" ?\";\r\n\
+         \treceiver=r.example; identity=mailfrom\r\n"
+    );
+}

@@ -62,7 +62,12 @@ pub fn received_spf(r: &ReceivedSpf<'_>) -> String {
         pair("helo", r.helo),
     ];
     if let Some(p) = &o.problem {
-        pairs.push(pair("problem", p));
+        // Problems quote records, which may hold any bytes: ASCII only.
+        let p: String = p
+            .chars()
+            .map(|c| if c.is_ascii() { c } else { '?' })
+            .collect();
+        pairs.push(pair("problem", &p));
     }
     pairs.push(pair("receiver", r.receiver));
     pairs.push(pair("identity", r.identity.as_str()));
