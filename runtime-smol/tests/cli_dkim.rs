@@ -1,0 +1,244 @@
+//! `moxide dkim sign|verify|lookup|gened25519|genrsa` as an admin runs them,
+//! with key records served by a dnslib (PyPI) DNS server on loopback started
+//! by the test. Skips only when python3 is missing; a missing dnslib is a
+//! failure (CI installs it).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The ed25519 key of RFC 8032 7.1 test 1 as PKCS#8 v1 PEM.
+const ED_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n";
+const ED_RECORD: &str =
+    "v=DKIM1; k=ed25519; h=sha256; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+const SERVER: &str = r#"
+import socket, sys, threading, os
+from dnslib import DNSRecord, RR, QTYPE, RCODE, TXT
+
+DATA = {
+    "ed._domainkey.example.org": [TXT([b"v=DKIM1; k=ed25519; h=sha256; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="])],
+    "old._domainkey.example.org": [TXT([b"v=DKIM1; k=ed25519; p="])],
+}
+
+def serve(u):
+    while True:
+        data, peer = u.recvfrom(4096)
+        req = DNSRecord.parse(data)
+        name = str(req.q.qname).rstrip(".").lower()
+        reply = req.reply()
+        if name in DATA and QTYPE[req.q.qtype] == "TXT":
+            for rd in DATA[name]:
+                reply.add_answer(RR(name, req.q.qtype, rdata=rd, ttl=60))
+        elif name not in DATA:
+            reply.header.rcode = RCODE.NXDOMAIN
+        u.sendto(reply.pack(), peer)
+
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 0))
+threading.Thread(target=serve, args=(u,), daemon=True).start()
+print("PORT", u.getsockname()[1], flush=True)
+sys.stdin.read()
+os._exit(0)
+"#;
+
+/// The server's address, or `None` (test skipped) without python3.
+fn server() -> Option<SocketAddr> {
+    static CELL: OnceLock<Option<SocketAddr>> = OnceLock::new();
+    *CELL.get_or_init(|| {
+        if Command::new("python3").arg("--version").output().is_err() {
+            eprintln!("SKIP: python3 is not installed; this test needs it and dnslib");
+            return None;
+        }
+        let mut child = Command::new("python3")
+            .args(["-c", SERVER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(
+            words.first(),
+            Some(&"PORT"),
+            "the dnslib server did not start (python3 -m pip install dnslib)"
+        );
+        // Keep stdin open: the server exits with this process.
+        std::mem::forget(child.stdin.take());
+        std::mem::forget(child);
+        Some(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            words[1].parse().unwrap(),
+        )))
+    })
+}
+
+fn moxide(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moxide"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8(b.to_vec()).unwrap()
+}
+
+const MSG: &str =
+    "From: Joe <joe@example.org>\nTo: Suzie <suzie@example.net>\nSubject: dinner\n\nHi.\n";
+
+#[test]
+fn sign_then_verify_over_dns() {
+    let Some(addr) = server() else { return };
+    let dir = std::env::temp_dir().join(format!("moxide-cli-dkim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("ed.pem");
+    std::fs::write(&key, ED_PEM).unwrap();
+    let out = moxide(
+        &[
+            "dkim",
+            "sign",
+            "--domain",
+            "example.org",
+            "--selector",
+            "ed",
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        MSG.as_bytes(),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let signed = text(&out.stdout);
+    assert!(signed.starts_with("DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=ed;"));
+    // LF input came out as CRLF.
+    assert!(signed.ends_with("From: Joe <joe@example.org>\r\nTo: Suzie <suzie@example.net>\r\nSubject: dinner\r\n\r\nHi.\r\n"));
+
+    let resolver = addr.to_string();
+    let out = moxide(
+        &["dkim", "verify", "--resolver", &resolver],
+        signed.as_bytes(),
+    );
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], "signature 1: pass");
+    assert_eq!(lines[1], "  reason: signature verified");
+    assert_eq!(
+        lines[2],
+        "  d=example.org s=ed i=@example.org a=ed25519-sha256 c=relaxed/relaxed"
+    );
+    assert!(report.contains(&format!(
+        "  key record: {ED_RECORD}\n  key: ed25519\n  hashes allowed (h=): sha256\n"
+    )));
+
+    // A changed body: fail, exit status 1, the reason says what.
+    let changed = signed.replace("Hi.", "Ho.");
+    let out = moxide(
+        &["dkim", "verify", "--resolver", &resolver],
+        changed.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(
+        report.starts_with(
+            "signature 1: fail\n  reason: body hash does not match bh= (body changed)\n"
+        ),
+        "{report}"
+    );
+
+    // No signature at all.
+    let out = moxide(&["dkim", "verify", "--resolver", &resolver], MSG.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "dkim=none: the message has no DKIM-Signature\n"
+    );
+}
+
+#[test]
+fn lookup_reports_the_record() {
+    let Some(addr) = server() else { return };
+    let resolver = addr.to_string();
+    let out = moxide(
+        &[
+            "dkim",
+            "lookup",
+            "ed",
+            "example.org",
+            "--resolver",
+            &resolver,
+        ],
+        b"",
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "ed._domainkey.example.org TXT {ED_RECORD}\n  key: ed25519\n  hashes allowed (h=): sha256\n  usable: yes\n"
+        )
+    );
+    let out = moxide(
+        &[
+            "dkim",
+            "lookup",
+            "old",
+            "example.org",
+            "--resolver",
+            &resolver,
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "old._domainkey.example.org TXT v=DKIM1; k=ed25519; p=\n  key: revoked (empty p=)\n  usable: no\n"
+    );
+    let out = moxide(
+        &[
+            "dkim",
+            "lookup",
+            "none",
+            "example.org",
+            "--resolver",
+            &resolver,
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "none._domainkey.example.org: no TXT record (publish the record from `moxide dkim gened25519` or `genrsa`)\n"
+    );
+}
+
+#[test]
+fn key_generation_prints_pem_and_record() {
+    let out = moxide(&["dkim", "gened25519"], b"");
+    assert!(out.status.success());
+    let t = text(&out.stdout);
+    assert!(t.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{t}");
+    assert!(t.contains("-----END PRIVATE KEY-----\n\n# Publish as TXT at SELECTOR._domainkey.DOMAIN:\nv=DKIM1; k=ed25519; h=sha256; p="));
+    let out = moxide(&["dkim", "genrsa"], b"");
+    assert!(out.status.success());
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("\nv=DKIM1; k=rsa; h=sha256; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"),
+        "{t}"
+    );
+    let out = moxide(&["dkim", "genrsa", "--bits", "1024"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "moxide dkim: rsa key size 1024 not supported for signing (2048 to 4096 bits)\n"
+    );
+}
