@@ -70,6 +70,9 @@ pub struct SmtpConfig {
     /// lookups and apply the verdict ([`verdict`]). Needs a runtime that
     /// answers DNS needs; off, messages are delivered unchecked.
     pub sender_checks: bool,
+    /// Failed AUTH attempts per client IP with growing delays; give it a
+    /// clone of the IMAP config's limiter so both protocols count together.
+    pub login_limit: crate::imap::LoginLimiter,
 }
 
 impl SmtpConfig {
@@ -86,6 +89,7 @@ impl SmtpConfig {
             localserve: false,
             localserve_timeout: Duration::from_secs(30),
             sender_checks: false,
+            login_limit: crate::imap::LoginLimiter::default(),
         }
     }
 

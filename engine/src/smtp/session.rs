@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
 use moxide_proto::dns::Query;
-use moxide_proto::sasl::{ChannelBindings, MechanismContext};
+use moxide_proto::sasl::{ChannelBindings, Mechanism, MechanismContext};
 use moxide_proto::smtp::{ForwardPath, Reply, SmtpEvent, SmtpServer};
-use moxide_storage::{Account, Store};
+use moxide_storage::{Account, LoginAttempt, Store, TlsPubKey};
 
 use super::auth_checks::{self, Answers, CheckInput};
 use super::deliver::{self, Delivery, MessageBuffer, ReceivedInfo};
@@ -44,6 +44,11 @@ pub struct SmtpSession {
     sasl_account: Option<Account>,
     /// The authenticated account (submission).
     account: Option<Account>,
+    /// The registered key of the TLS client certificate, when it
+    /// authenticated the connection (issue 8).
+    key: Option<TlsPubKey>,
+    /// Output is held until then after a failed AUTH (per-IP delays).
+    delay: Option<Instant>,
     txn: Txn,
     /// Deliveries so far, for unique ids.
     counter: u64,
@@ -106,7 +111,7 @@ impl SmtpSession {
         server.submission = cfg.role == Role::Submission;
         server.tls = peer.tls;
         let conn = SmtpServer::new(server, now);
-        SmtpSession {
+        let mut s = SmtpSession {
             cfg,
             store,
             peer,
@@ -116,13 +121,17 @@ impl SmtpSession {
             now,
             sasl_account: None,
             account: None,
+            key: None,
+            delay: None,
             txn: Txn::default(),
             counter: 0,
             hold: None,
             checks: None,
             actions: VecDeque::new(),
             next_need: 0,
-        }
+        };
+        s.apply_client_key();
+        s
     }
 
     /// The TLS handshake after STARTTLS completed, with the channel binding
@@ -132,6 +141,10 @@ impl SmtpSession {
         self.peer.tls = true;
         self.peer.tls_exporter = tls_exporter;
         self.peer.client_key = client_key;
+        // RFC 3207 4.2: nothing learned before TLS counts.
+        self.account = None;
+        self.key = None;
+        self.apply_client_key();
     }
 
     /// The authenticated account's name, after AUTH.
@@ -216,26 +229,166 @@ impl SmtpSession {
                 }
             }
             SmtpEvent::Auth {
-                authcid, authzid, ..
+                mechanism,
+                authcid,
+                authzid,
+            } => self.on_auth(mechanism, authcid, authzid),
+            SmtpEvent::AuthFailed {
+                mechanism,
+                username,
+                error,
             } => {
-                let acct = self.sasl_account.take();
-                let authz_ok = authzid
-                    .as_ref()
-                    .is_none_or(|z| z.is_empty() || *z == authcid);
-                match acct {
-                    Some(a) if authz_ok => {
-                        tracing::info!(account = a.name(), ip = %self.peer.ip, "smtp login");
-                        self.account = Some(a);
-                        self.conn.accept();
-                    }
-                    _ => self.conn.reject(Reply::auth_failed()),
-                }
-            }
-            SmtpEvent::AuthFailed { username, .. } => {
                 tracing::info!(?username, ip = %self.peer.ip, "smtp login failed");
-                self.sasl_account = None;
+                let account = self.sasl_account.take().map(|a| a.name().to_string());
+                let why = error.map_or_else(|| "cancelled".to_string(), |e| e.to_string());
+                self.record(
+                    mechanism.name(),
+                    username.as_deref().unwrap_or(""),
+                    account.as_deref(),
+                    &why,
+                );
+                self.delay_after_failure();
             }
             SmtpEvent::Quit => {}
+        }
+    }
+
+    /// Issue 8: a TLS client certificate makes EXTERNAL available; on
+    /// submission a registered key authenticates the connection as its
+    /// account (MAIL FROM any of its addresses, one AUTH still allowed).
+    fn apply_client_key(&mut self) {
+        let Some(fp) = self.peer.client_key.clone().filter(|_| self.peer.tls) else {
+            return;
+        };
+        self.conn.set_client_certificate(true);
+        if self.cfg.role != Role::Submission {
+            return;
+        }
+        let key = match self.store.tls_pubkey(&fp) {
+            Ok(Some(k)) => k,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "smtp client key lookup");
+                return;
+            }
+        };
+        let owner = self.store.account_for_address(&key.login_address);
+        if !matches!(owner, Ok(Some(ref o)) if *o == key.account) {
+            return;
+        }
+        match self.store.account(&key.account) {
+            Ok(acct) => {
+                tracing::info!(account = acct.name(), ip = %self.peer.ip, "smtp login with TLS client key");
+                self.cfg.login_limit.succeeded(self.peer.ip);
+                self.record("TLS", &key.login_address, Some(&key.account), "");
+                self.conn
+                    .set_key_authenticated(Some(key.login_address.clone()));
+                self.account = Some(acct);
+                self.key = Some(key);
+            }
+            Err(e) => tracing::error!(error = %e, account = %key.account, "account of client key"),
+        }
+    }
+
+    /// A completed SASL exchange: EXTERNAL maps the key to its account,
+    /// the password mechanisms found theirs at `NeedSecrets`. On a
+    /// connection authenticated by a key the account must be the key's.
+    fn on_auth(&mut self, mechanism: Mechanism, authcid: String, authzid: Option<String>) {
+        let found = if mechanism == Mechanism::External {
+            self.external_account(&authcid, authzid.as_deref())
+        } else {
+            let authz_ok = authzid
+                .as_ref()
+                .is_none_or(|z| z.is_empty() || *z == authcid);
+            match self.sasl_account.take() {
+                Some(a) if authz_ok => Ok((a, authcid)),
+                Some(a) => Err((
+                    Some(a.name().to_string()),
+                    authcid,
+                    "authorization identity differs",
+                )),
+                None => Err((None, authcid, "unknown user")),
+            }
+        };
+        let (acct, username) = match found {
+            Ok(v) => v,
+            Err((account, username, why)) => {
+                self.record(mechanism.name(), &username, account.as_deref(), why);
+                self.delay_after_failure();
+                return self.conn.reject(Reply::auth_failed());
+            }
+        };
+        if let Some(key) = &self.key
+            && key.account != acct.name()
+        {
+            let why = "account differs from the TLS client key's";
+            self.record(mechanism.name(), &username, Some(acct.name()), why);
+            self.delay_after_failure();
+            return self.conn.reject(Reply::auth_failed());
+        }
+        tracing::info!(account = acct.name(), ip = %self.peer.ip, mechanism = mechanism.name(), "smtp login");
+        self.cfg.login_limit.succeeded(self.peer.ip);
+        self.record(mechanism.name(), &username, Some(acct.name()), "");
+        self.account = Some(acct);
+        self.conn.accept();
+    }
+
+    /// EXTERNAL (RFC 4422 appendix A): `fingerprint` is the client key,
+    /// `authzid` must be an address of the key's account (default: the
+    /// key's login address). Errors carry (account, username, reason).
+    fn external_account(
+        &self,
+        fingerprint: &str,
+        authzid: Option<&str>,
+    ) -> Result<(Account, String), (Option<String>, String, &'static str)> {
+        let username = authzid.unwrap_or("").to_string();
+        let key = match self.store.tls_pubkey(fingerprint) {
+            Ok(Some(k)) => k,
+            Ok(None) => return Err((None, username, "unknown TLS client key")),
+            Err(e) => {
+                tracing::error!(error = %e, "smtp client key lookup");
+                return Err((None, username, "key lookup failed"));
+            }
+        };
+        let address = authzid.unwrap_or(&key.login_address).to_string();
+        let owner = self.store.account_for_address(&address).ok().flatten();
+        if owner.as_deref() != Some(key.account.as_str()) {
+            return Err((
+                Some(key.account),
+                address,
+                "identity is not an address of the key's account",
+            ));
+        }
+        match self.store.account(&key.account) {
+            Ok(a) => Ok((a, address)),
+            Err(_) => Err((Some(key.account), address, "account of the key is gone")),
+        }
+    }
+
+    /// Records a login attempt; failing to record is logged only.
+    fn record(&self, mechanism: &str, username: &str, account: Option<&str>, failure: &str) {
+        let attempt = LoginAttempt {
+            unix: self.clock.unix(self.now),
+            account: account.map(str::to_string),
+            address: username.to_string(),
+            key_fingerprint: self.peer.client_key.clone(),
+            mechanism: mechanism.to_string(),
+            protocol: "submission".to_string(),
+            remote_ip: self.peer.ip.to_string(),
+            success: failure.is_empty(),
+            failure: failure.to_string(),
+        };
+        if let Err(e) = self.store.record_login_attempt(&attempt) {
+            tracing::error!(error = %e, "recording smtp login attempt");
+        }
+    }
+
+    /// Counts a failed AUTH for the client's IP and holds the output (the
+    /// `535`) for the delay the limiter asks for (issue 5).
+    fn delay_after_failure(&mut self) {
+        let d = self.cfg.login_limit.failed(self.peer.ip, self.now);
+        if !d.is_zero() {
+            self.delay = self.now.checked_add(d);
         }
     }
 
@@ -565,6 +718,12 @@ impl Conn for SmtpSession {
 
     fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
+        if let Some(at) = self.delay {
+            if now >= at {
+                self.delay = None;
+            }
+            return;
+        }
         if let Some(p) = self.checks.as_mut() {
             if now < p.deadline {
                 return;
@@ -622,14 +781,22 @@ impl Conn for SmtpSession {
     }
 
     fn poll_transmit(&mut self, out: &mut Vec<u8>) {
-        self.conn.poll_transmit(out);
+        if self.delay.is_none() {
+            self.conn.poll_transmit(out);
+        }
     }
 
     fn poll_action(&mut self) -> Option<Action> {
+        if self.delay.is_some() {
+            return None;
+        }
         self.actions.pop_front().or_else(|| self.conn.poll_action())
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
+        if self.delay.is_some() {
+            return self.delay;
+        }
         if let Some(p) = &self.checks {
             return Some(p.deadline);
         }
@@ -640,6 +807,6 @@ impl Conn for SmtpSession {
     }
 
     fn wants_read(&self) -> bool {
-        self.conn.wants_read()
+        self.delay.is_none() && self.conn.wants_read()
     }
 }

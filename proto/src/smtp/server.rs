@@ -284,6 +284,11 @@ pub struct SmtpServer {
     /// The EHLO/HELO name waiting for the caller's answer.
     pending_helo: Option<Host>,
     authenticated: Option<String>,
+    /// Authenticated by the TLS client certificate's key (issue 8): MAIL
+    /// is allowed without AUTH, and one AUTH still is.
+    key_authenticated: Option<String>,
+    /// A TLS client certificate was presented: EXTERNAL is offered.
+    client_certificate: bool,
     txn: Option<Txn>,
     mode: Mode,
     sasl: Option<ServerMechanism>,
@@ -329,6 +334,8 @@ impl SmtpServer {
             helo: None,
             pending_helo: None,
             authenticated: None,
+            key_authenticated: None,
+            client_certificate: false,
             txn: None,
             mode: Mode::Command,
             sasl: None,
@@ -422,6 +429,34 @@ impl SmtpServer {
         self.cfg.submission
             && self.authenticated.is_none()
             && (self.tls || self.cfg.allow_plain_auth_without_tls)
+    }
+
+    /// The EHLO reply: [`super::ehlo::ehlo_reply`], with EXTERNAL first in
+    /// the AUTH line when a TLS client certificate was presented (issue 8).
+    pub(super) fn ehlo_reply(&self) -> Reply {
+        let mut reply = super::ehlo::ehlo_reply(self.offer());
+        if self.tls && self.client_certificate {
+            for line in &mut reply.lines {
+                if let Some(rest) = line.strip_prefix("AUTH ") {
+                    *line = format!("AUTH EXTERNAL {rest}");
+                }
+            }
+        }
+        reply
+    }
+
+    /// The connection's TLS handshake carried a client certificate (or
+    /// not): EXTERNAL is offered in EHLO only with one (issue 8).
+    pub fn set_client_certificate(&mut self, present: bool) {
+        self.client_certificate = present;
+    }
+
+    /// Marks the connection authenticated by its TLS client key as
+    /// `identity` (issue 8): MAIL is accepted without AUTH, and one AUTH is
+    /// still allowed (the caller checks it names the same account).
+    /// `None` clears it. STARTTLS clears it too.
+    pub fn set_key_authenticated(&mut self, identity: Option<String>) {
+        self.key_authenticated = identity;
     }
 
     /// -PLUS mechanisms are offered: TLS with channel binding.

@@ -12,7 +12,7 @@ impl SmtpServer {
     /// A no-op for `AuthStart`/`Secrets` or without a question.
     pub fn accept(&mut self) {
         let reply = match &self.mode {
-            Mode::Caller(Question::Ehlo { extended: true }) => ehlo::ehlo_reply(self.offer()),
+            Mode::Caller(Question::Ehlo { extended: true }) => self.ehlo_reply(),
             Mode::Caller(Question::Ehlo { extended: false }) => {
                 ehlo::helo_reply(&self.cfg.hostname)
             }

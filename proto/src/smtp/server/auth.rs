@@ -35,6 +35,10 @@ impl SmtpServer {
         if !self.tls && !self.cfg.allow_plain_auth_without_tls {
             return self.error(Reply::encryption_required());
         }
+        // RFC 4954 6: EXTERNAL needs the TLS client certificate, so TLS.
+        if !self.tls && name.eq_ignore_ascii_case("EXTERNAL") {
+            return self.error(Reply::encryption_required());
+        }
         let plus = self.plus_offered();
         let Some(mechanism) = Mechanism::from_name(name).filter(|m| plus || !m.is_plus()) else {
             return self.error(Reply::mechanism_unsupported());

@@ -128,7 +128,10 @@ impl SmtpServer {
                 if self.helo.is_none() {
                     return self.error(Reply::bad_sequence("send EHLO or HELO first"));
                 }
-                if self.cfg.submission && self.authenticated.is_none() {
+                if self.cfg.submission
+                    && self.authenticated.is_none()
+                    && self.key_authenticated.is_none()
+                {
                     return self.error(Reply::auth_required());
                 }
                 if self.txn.is_some() {
@@ -238,6 +241,8 @@ impl SmtpServer {
         self.txn = None;
         self.helo = None;
         self.authenticated = None;
+        self.key_authenticated = None;
+        self.client_certificate = false;
         self.tls = true;
         self.push_event(SmtpEvent::StartTls);
         self.actions.push_back(Action::StartTls);
