@@ -7,6 +7,7 @@ extern crate self as moxide;
 
 pub mod cli_dane;
 pub mod cli_dkim;
+pub mod cli_dmarc;
 pub mod cli_dns;
 pub mod config_cli;
 pub mod dns;

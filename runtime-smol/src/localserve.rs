@@ -346,9 +346,12 @@ pub fn prepare_with(opts: Options, smtp_ports: SmtpPorts) -> Result<Prepared, St
         allow_plaintext_auth: true,
         ..ImapConfig::default()
     });
+    let login_limit = imap.login_limit.clone();
     let smtp_cfg = |c: SmtpConfig| {
         let mut c = c.for_localserve(ACCOUNT);
         c.server.tls_available = true;
+        // Failed logins count per client IP across IMAP and SMTP.
+        c.login_limit = login_limit.clone();
         c.shared()
     };
     Ok(Prepared {

@@ -65,6 +65,9 @@ enum Command {
     Dns(moxide::cli_dns::DnsArgs),
     /// DKIM: sign, verify, lookup, gened25519, genrsa.
     Dkim(moxide::cli_dkim::DkimArgs),
+    /// DMARC: the record that applies to a domain (`dmarc lookup DOMAIN`),
+    /// and how a message on stdin fares (`dmarc verify IP MAILFROM HELO`).
+    Dmarc(moxide::cli_dmarc::DmarcArgs),
     /// DANE: dial HOST:PORT (TLSA records, STARTTLS, certificate check).
     Dane(moxide::cli_dane::DaneArgs),
     /// Administer the localserve directory (stop localserve first): TLS
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Dns(args) => moxide::cli_dns::run(args),
         Command::Dkim(args) => moxide::cli_dkim::run(args),
+        Command::Dmarc(args) => moxide::cli_dmarc::run(args),
         Command::Dane(args) => moxide::cli_dane::run(args),
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));

@@ -193,3 +193,94 @@ fn localserve_checks_spf_dkim_dmarc_on_port_25() {
     }
     assert!(stored.ends_with(&signed));
 }
+
+fn cli(args: &[&str], stdin: &str) -> (i32, String) {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn dmarc_lookup_and_verify_commands() {
+    let ns = nameserver(zone()).to_string();
+    let (code, out) = cli(
+        &["dmarc", "lookup", "mail.good.test", "--resolver", &ns],
+        "",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "organizational domain: good.test\n\
+         _dmarc.mail.good.test: NXDOMAIN\n\
+         _dmarc.good.test: TXT \"v=DMARC1; p=reject\"\n\
+         record: v=DMARC1; p=reject; adkim=r; aspf=r; pct=100; fo=0; rf=afrf; ri=86400\n\
+         applies to mail.good.test as a subdomain: policy reject\n"
+    );
+    let (code, out) = cli(&["dmarc", "lookup", "nothing.test", "--resolver", &ns], "");
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            1,
+            "organizational domain: nothing.test\n_dmarc.nothing.test: NXDOMAIN\nno DMARC record applies\n"
+        )
+    );
+
+    let (code, out) = cli(
+        &[
+            "dmarc",
+            "verify",
+            "127.0.0.1",
+            "ceo@evil.test",
+            "mail.good.test",
+            "--resolver",
+            &ns,
+        ],
+        EVIL,
+    );
+    assert_eq!(code, 1, "{out}");
+    let unfolded = out.replace("\r\n\t", " ");
+    assert!(
+        unfolded.contains("spf=fail smtp.mailfrom=ceo@evil.test"),
+        "{out}"
+    );
+    assert!(
+        unfolded.contains("dmarc=fail (p=reject dis=reject) header.from=evil.test"),
+        "{out}"
+    );
+    assert!(out.ends_with("verdict: refused: 550 5.7.1 rejecting message: DMARC policy of evil.test (p=reject): no aligned SPF or DKIM pass\n"), "{out}");
+
+    let (code, out) = cli(
+        &[
+            "dmarc",
+            "verify",
+            "127.0.0.1",
+            "alice@good.test",
+            "mail.good.test",
+            "--resolver",
+            &ns,
+        ],
+        GOOD,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.replace("\r\n\t", " ")
+            .contains("dmarc=pass (p=reject dis=none) header.from=good.test"),
+        "{out}"
+    );
+    assert!(out.ends_with("verdict: delivered to the Inbox\n"), "{out}");
+}
