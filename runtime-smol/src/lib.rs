@@ -9,6 +9,7 @@ pub mod cli_dane;
 pub mod cli_dkim;
 pub mod cli_dmarc;
 pub mod cli_dns;
+pub mod cli_spf;
 pub mod config_cli;
 pub mod dns;
 #[cfg(test)]

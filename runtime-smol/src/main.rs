@@ -63,6 +63,8 @@ enum Command {
     },
     /// DNS lookups through moxide's stub resolver (`dns lookup TYPE NAME`).
     Dns(moxide::cli_dns::DnsArgs),
+    /// SPF: check IP DOMAIN|ADDRESS, lookup DOMAIN, parse 'v=spf1 …'.
+    Spf(moxide::cli_spf::SpfArgs),
     /// DKIM: sign, verify, lookup, gened25519, genrsa.
     Dkim(moxide::cli_dkim::DkimArgs),
     /// DMARC: the record that applies to a domain (`dmarc lookup DOMAIN`),
@@ -108,6 +110,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dns(args) => moxide::cli_dns::run(args),
+        Command::Spf(args) => moxide::cli_spf::run(args),
         Command::Dkim(args) => moxide::cli_dkim::run(args),
         Command::Dmarc(args) => moxide::cli_dmarc::run(args),
         Command::Dane(args) => moxide::cli_dane::run(args),

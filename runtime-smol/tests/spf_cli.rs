@@ -1,0 +1,205 @@
+//! `moxide spf check|lookup|parse` against a dnslib (PyPI) DNS server on
+//! loopback started by the test. Skips only when python3 is missing; a
+//! missing dnslib is a failure (CI installs it).
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The zone: every other name is NXDOMAIN, other types NODATA.
+const SERVER: &str = r#"
+import socket, sys, threading, os
+from dnslib import DNSRecord, RR, QTYPE, RCODE, A, TXT
+
+DATA = {
+    ("example.com", "TXT"): [TXT([b"v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all"]),
+                             TXT([b"site-verification=abc"])],
+    ("_spf.example.net", "TXT"): [TXT([b"v=spf1 a:mail.example.net ", b"~all"])],
+    # Not the client 198.51.100.5: the include softfails, so it does not
+    # match and example.com's -all decides (RFC 7208 5.2).
+    ("mail.example.net", "A"): [A("198.51.100.6")],
+    ("mail.example.org", "TXT"): [TXT([b"v=spf1 a -all"])],
+    ("mail.example.org", "A"): [A("198.51.100.5")],
+    ("bad.example", "TXT"): [TXT([b"v=spf1 a:mail -all"])],
+    ("two.example", "TXT"): [TXT([b"v=spf1 -all"]), TXT([b"v=spf1 +all"])],
+}
+NAMES = {n for (n, _) in DATA}
+
+def serve(u):
+    while True:
+        data, peer = u.recvfrom(4096)
+        req = DNSRecord.parse(data)
+        name = str(req.q.qname).rstrip(".").lower()
+        rtype = QTYPE[req.q.qtype]
+        reply = req.reply()
+        if (name, rtype) in DATA:
+            for rd in DATA[(name, rtype)]:
+                reply.add_answer(RR(name, req.q.qtype, rdata=rd, ttl=60))
+        elif name not in NAMES:
+            reply.header.rcode = RCODE.NXDOMAIN
+        u.sendto(reply.pack(), peer)
+
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 0))
+threading.Thread(target=serve, args=(u,), daemon=True).start()
+print("PORT", u.getsockname()[1], flush=True)
+sys.stdin.read()
+os._exit(0)
+"#;
+
+/// The server's address, or `None` (test skipped) without python3.
+fn server() -> Option<SocketAddr> {
+    static CELL: OnceLock<Option<SocketAddr>> = OnceLock::new();
+    *CELL.get_or_init(|| {
+        if Command::new("python3").arg("--version").output().is_err() {
+            eprintln!("SKIP: python3 is not installed; this test needs it and dnslib");
+            return None;
+        }
+        let mut child = Command::new("python3")
+            .args(["-c", SERVER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(
+            words.first(),
+            Some(&"PORT"),
+            "the dnslib server did not start (python3 -m pip install dnslib)"
+        );
+        // Keep stdin open: the server exits with this process.
+        std::mem::forget(child.stdin.take());
+        std::mem::forget(child);
+        Some(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            words[1].parse().unwrap(),
+        )))
+    })
+}
+
+fn moxide(args: &[&str], resolver: Option<SocketAddr>) -> (Option<i32>, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_moxide"));
+    c.args(args).env("HOSTNAME", "mx.test");
+    if let Some(r) = resolver {
+        c.args(["--resolver", &r.to_string()]);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn spf_check_with_helo_shows_lookups_and_headers() {
+    let Some(s) = server() else { return };
+    let (code, out, err) = moxide(
+        &[
+            "spf",
+            "check",
+            "198.51.100.5",
+            "joe@example.com",
+            "--helo",
+            "mail.example.org",
+        ],
+        Some(s),
+    );
+    assert_eq!(err, "");
+    assert_eq!(
+        out,
+        "identity: helo (postmaster@mail.example.org, domain mail.example.org)\n\
+         client-ip: 198.51.100.5\n\
+         record: v=spf1 a -all\n\
+         result: pass\n\
+         mechanism: matched a\n\
+         limits: 1 of 10 DNS-querying terms, 0 of 2 void lookups\n\
+         Received-SPF: pass (mx.test: domain of postmaster@mail.example.org designates\r\n\
+         \t198.51.100.5 as permitted sender) client-ip=198.51.100.5;\r\n\
+         \tenvelope-from=\"joe@example.com\"; helo=mail.example.org; receiver=mx.test;\r\n\
+         \tidentity=helo; mechanism=a\r\n\
+         \n\
+         identity: mailfrom (joe@example.com, domain example.com)\n\
+         client-ip: 198.51.100.5\n\
+         record: v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all\n\
+         result: fail\n\
+         mechanism: matched -all\n\
+         explanation: 198.51.100.5 is not one of example.com's designated mail servers\n\
+         limits: 2 of 10 DNS-querying terms, 0 of 2 void lookups\n\
+         Received-SPF: fail (mx.test: domain of joe@example.com does not designate\r\n\
+         \t198.51.100.5 as permitted sender) client-ip=198.51.100.5;\r\n\
+         \tenvelope-from=\"joe@example.com\"; helo=mail.example.org; receiver=mx.test;\r\n\
+         \tidentity=mailfrom; mechanism=-all\r\n\
+         lookups:\n  \
+         mail.example.org TXT: \"v=spf1 a -all\"\n  \
+         mail.example.org A: 198.51.100.5\n  \
+         example.com TXT: \"v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all\", \"site-verification=abc\"\n  \
+         _spf.example.net TXT: \"v=spf1 a:mail.example.net \" \"~all\"\n  \
+         mail.example.net A: 198.51.100.6\n"
+    );
+    assert_eq!(code, Some(1));
+    // Without --helo: the MAIL FROM identity only; a domain is postmaster@.
+    let (code, out, _) = moxide(&["spf", "check", "192.0.2.77", "example.com"], Some(s));
+    assert!(
+        out.starts_with(
+            "identity: mailfrom (postmaster@example.com, domain example.com)\n\
+         client-ip: 192.0.2.77\n\
+         record: v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all\n\
+         result: pass\n\
+         mechanism: matched ip4:192.0.2.0/24\n"
+        ),
+        "{out}"
+    );
+    assert_eq!(code, Some(0));
+    let (code, out, _) = moxide(&["spf", "check", "192.0.2.77", "x@two.example"], Some(s));
+    assert!(out.contains("result: permerror\n"), "{out}");
+    assert!(
+        out.contains("problem: 2 SPF records at two.example, only one is allowed\n"),
+        "{out}"
+    );
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn spf_lookup_and_parse() {
+    let Some(s) = server() else { return };
+    let (code, out, err) = moxide(&["spf", "lookup", "bad.example"], Some(s));
+    assert_eq!(err, "");
+    assert_eq!(
+        out,
+        "query: bad.example TXT\n\
+         txt (spf): \"v=spf1 a:mail -all\"\n\
+         valid: no\n\
+         error: term \"a:mail\" at byte 7: domain must end in a macro or a \".\" and a top-level label (letters, digits, inner dashes, not all digits)\n  \
+         v=spf1 a:mail -all\n         \
+         ^^^^^^\n"
+    );
+    assert_eq!(code, Some(1));
+    let (code, out, _) = moxide(&["spf", "lookup", "nx.example"], Some(s));
+    assert_eq!(
+        out,
+        "query: nx.example TXT\nresult: NXDOMAIN: nx.example does not exist (SPF none)\n"
+    );
+    assert_eq!(code, Some(1));
+    let (code, out, _) = moxide(&["spf", "parse", "v=spf1 mx -all"], None);
+    assert_eq!(
+        out,
+        "record: v=spf1 mx -all\n\
+         valid: yes\n  \
+         1. mx                           pass for clients in the addresses of the MX hosts of the domain (1 DNS lookup, at most 10 MX names)\n  \
+         2. -all                         fail for every client\n\
+         dns-querying terms: 1 here (at most 10 in all, included policies count too)\n"
+    );
+    assert_eq!(code, Some(0));
+    let (code, out, _) = moxide(&["spf", "parse", "v=spf1 ip4:192.0.2.1/33"], None);
+    assert!(
+        out.contains("error: term \"ip4:192.0.2.1/33\" at byte 7: bad CIDR length \"/33\""),
+        "{out}"
+    );
+    assert_eq!(code, Some(1));
+}
