@@ -123,6 +123,30 @@ def last_size_imap(port):
         return int(data[0].decode().rsplit("RFC822.SIZE", 1)[1].strip(" )"))
 
 
+def fsync_probe(d, n=10):
+    """Median ms of (write 10 KB, fdatasync, fsync of the directory) in d:
+    the disk's sync latency at the time of the run (it moves a lot with
+    other writers on this machine)."""
+    os.makedirs(d, exist_ok=True)
+    dfd = os.open(d, os.O_RDONLY)
+    times = []
+    try:
+        for i in range(n):
+            path = os.path.join(d, f"probe{i}")
+            t = time.monotonic()
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+            os.write(fd, b"x" * 10240)
+            os.fdatasync(fd)
+            os.close(fd)
+            os.fsync(dfd)
+            times.append(time.monotonic() - t)
+            os.unlink(path)
+    finally:
+        os.close(dfd)
+    times.sort()
+    return times[len(times) // 2] * 1000
+
+
 def main():
     name, label, size, count, sessions, port, roots, check = sys.argv[1:9]
     count, sessions = int(count), int(sessions)
@@ -131,6 +155,8 @@ def main():
     counter = (lambda: count_maildir(arg)) if kind == "maildir" else (lambda: count_imap(arg))
     last_size = last_size_maildir if kind == "maildir" else last_size_imap
     extra = os.environ.get("SMTP_SOURCE_OPTS", "-d").split()
+    probe = os.environ.get("PROBE_DIR")
+    fsync_ms = f"{fsync_probe(probe):.2f}" if probe else "-"
     before = counter()
     load0 = open("/proc/loadavg").read().split()[:3]
     cpu0, _ = cpu_ticks(roots)
@@ -158,7 +184,7 @@ def main():
           f"delivered={got} last_msg_bytes={size_last} accept_secs={t_accept:.3f} secs={secs:.3f} "
           f"msgs_per_s={count / secs:.1f} cpu_s={cpu_s:.2f} "
           f"cpu_s_per_1000={cpu_s * 1000 / count:.2f} procs={nprocs} "
-          f"rss_kb={rss} pss_kb={pss} "
+          f"rss_kb={rss} pss_kb={pss} fsync_ms={fsync_ms} "
           f"load_before={','.join(load0)} load_after={','.join(load1)} "
           f"utc={time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}", flush=True)
     if got != count:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Inbound SMTP speed: moxide localserve vs a private Postfix delivering
-# into Dovecot over LMTP (Maildir), both loaded with Postfix's
-# smtp-source over loopback; prints a table of medians. Run by hand, as
+# into Dovecot over LMTP (Maildir), both started, then loaded in turn
+# (runs alternate) with Postfix's smtp-source over loopback; prints a
+# table of medians. Run by hand, as
 # root (Postfix and Dovecot switch users), from anywhere:
 #
 #   bench/smtp-vs-postfix/run.sh                     # 3,000 x 10 KB, 200 x 1 MB, 3 repeats
@@ -64,25 +65,15 @@ wait_port() { # PORT
   return 1
 }
 
-# runs NAME PORT ROOT_PIDS CHECK: warm-up, then REPEAT runs of each size.
-runs() {
-  local name=$1 port=$2 pids=$3 check=$4
-  if [ "$WARMUP" -gt 0 ]; then
-    log "$name: warm-up, $WARMUP x 10 KB"
-    echo "# warmup $(python3 "$HERE/measure.py" "$name" warmup 10240 "$WARMUP" "$SESSIONS" "$port" "$pids" "$check")" >>"$RES"
-  fi
-  for r in $(seq "$REPEAT"); do
-    log "$name: run $r, $N_SMALL x 10 KB over $SESSIONS connections"
-    python3 "$HERE/measure.py" "$name" 10KB 10240 "$N_SMALL" "$SESSIONS" "$port" "$pids" "$check" >>"$RES"
-    tail -1 "$RES" >&2
-  done
-  for r in $(seq "$REPEAT"); do
-    log "$name: run $r, $N_LARGE x 1 MB over $SESSIONS connections"
-    python3 "$HERE/measure.py" "$name" 1MB 1048576 "$N_LARGE" "$SESSIONS" "$port" "$pids" "$check" >>"$RES"
-    tail -1 "$RES" >&2
-  done
+# measure NAME LABEL SIZE COUNT: one run against a started server.
+declare -A PORT PIDS CHECK
+measure() {
+  local name=$1 label=$2 size=$3 count=$4
+  python3 "$HERE/measure.py" "$name" "$label" "$size" "$count" "$SESSIONS" \
+    "${PORT[$name]}" "${PIDS[$name]}" "${CHECK[$name]}"
 }
 
+STARTED=()
 for s in $SERVERS; do
   case $s in
   moxide)
@@ -93,9 +84,7 @@ for s in $SERVERS; do
     MPID=$!
     wait_port "$MOX_SMTP"
     wait_port "$MOX_IMAP"
-    runs moxide "$MOX_SMTP" "$MPID" "imap:$MOX_IMAP"
-    kill "$MPID"; wait "$MPID" 2>/dev/null || true
-    MPID=
+    PORT[moxide]=$MOX_SMTP PIDS[moxide]=$MPID CHECK[moxide]=imap:$MOX_IMAP
     ;;
   postfix)
     P=$T/postfix
@@ -110,16 +99,36 @@ for s in $SERVERS; do
     DPID=$!
     for _ in $(seq 100); do [ -S "$D/run/lmtp" ] && break; sleep 0.1; done
     PF_ETC=$P/etc
-    postfix -c "$PF_ETC" start
+    # postfix logs its errors to $P/maillog (or syslog), not to stderr.
+    postfix -c "$PF_ETC" start || { cat "$P/maillog" >&2 2>/dev/null; exit 1; }
     wait_port "$PF_PORT"
-    PF_MASTER=$(tr -d ' ' <"$P/queue/pid/master.pid")
-    runs postfix "$PF_PORT" "$PF_MASTER,$DPID" "maildir:$D/home/mox/Maildir"
-    postfix -c "$PF_ETC" stop
-    PF_ETC=
-    kill "$DPID"; wait "$DPID" 2>/dev/null || true
-    DPID=
+    PORT[postfix]=$PF_PORT
+    PIDS[postfix]=$(tr -d ' ' <"$P/queue/pid/master.pid"),$DPID
+    CHECK[postfix]=maildir:$D/home/mox/Maildir
     ;;
+  *) echo "unknown server $s" >&2; exit 1 ;;
   esac
+  STARTED+=("$s")
+done
+
+# Both servers run at once and their runs alternate, so that both see the
+# same disk (fsync latency here moves with other writers on the machine).
+export PROBE_DIR=$T/probe
+for s in "${STARTED[@]}"; do
+  if [ "$WARMUP" -gt 0 ]; then
+    log "$s: warm-up, $WARMUP x 10 KB"
+    echo "# warmup $(measure "$s" warmup 10240 "$WARMUP")" >>"$RES"
+  fi
+done
+for spec in "10KB 10240 $N_SMALL" "1MB 1048576 $N_LARGE"; do
+  read -r label size count <<<"$spec"
+  for r in $(seq "$REPEAT"); do
+    for s in "${STARTED[@]}"; do
+      log "$s: run $r, $count x $label over $SESSIONS connections"
+      measure "$s" "$label" "$size" "$count" >>"$RES"
+      tail -1 "$RES" >&2
+    done
+  done
 done
 
 {

@@ -26,7 +26,7 @@ def fmt(v, spec):
 
 
 print(f"{'workload':24} {'server':8} {'runs':>4} {'msgs/s':>8} {'CPU s/1000':>11} "
-      f"{'RSS MB':>7} {'PSS MB':>7}  load (1-min, per run)")
+      f"{'RSS MB':>7} {'PSS MB':>7} {'fsync ms':>8}  load (1-min, per run)")
 for label in ("10KB", "1MB"):
     for server in ("moxide", "postfix"):
         rows = runs.get((label, server))
@@ -34,11 +34,16 @@ for label in ("10KB", "1MB"):
             continue
         n = rows[0]["count"]
         loads = " ".join(r["load_after"].split(",")[0] for r in rows)
+        try:
+            fsync = statistics.median(float(r["fsync_ms"]) for r in rows)
+        except (KeyError, ValueError):
+            fsync = None
         print(f"{label + ' x ' + n:24} {server:8} {len(rows):>4} "
               f"{fmt(med(label, server, 'msgs_per_s'), '.1f'):>8} "
               f"{fmt(med(label, server, 'cpu_s_per_1000'), '.2f'):>11} "
               f"{fmt(med(label, server, 'rss_kb') / 1024, '.1f'):>7} "
-              f"{fmt(med(label, server, 'pss_kb') / 1024, '.1f'):>7}  {loads}")
+              f"{fmt(med(label, server, 'pss_kb') / 1024, '.1f'):>7} "
+              f"{fmt(fsync, '.1f'):>8}  {loads}")
 print()
 for label in ("10KB", "1MB"):
     m, p = med(label, "moxide", "msgs_per_s"), med(label, "postfix", "msgs_per_s")
