@@ -8,5 +8,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod admin;
+pub mod config;
 pub mod imap;
 pub mod smtp;

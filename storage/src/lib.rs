@@ -84,6 +84,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod account;
+mod account_remove;
 mod changes;
 mod consistency;
 mod envelope;
