@@ -27,6 +27,7 @@
 
 pub mod auth_checks;
 pub mod deliver;
+pub mod dkim_sign;
 pub mod inbound;
 pub mod localserve;
 pub mod spf_check;
@@ -73,6 +74,9 @@ pub struct SmtpConfig {
     /// Failed AUTH attempts per client IP with growing delays; give it a
     /// clone of the IMAP config's limiter so both protocols count together.
     pub login_limit: crate::imap::LoginLimiter,
+    /// DKIM signing of submitted mail (`domains.toml` selectors); empty:
+    /// no signing.
+    pub dkim: Arc<dkim_sign::DkimSigning>,
 }
 
 impl SmtpConfig {
@@ -90,6 +94,7 @@ impl SmtpConfig {
             localserve_timeout: Duration::from_secs(30),
             sender_checks: false,
             login_limit: crate::imap::LoginLimiter::default(),
+            dkim: Arc::default(),
         }
     }
 

@@ -542,6 +542,12 @@ impl SmtpSession {
                     added.extend_from_slice(&message);
                     message = added;
                 }
+                // DKIM over the final message (super::dkim_sign).
+                let mut signed = self.cfg.dkim.header_for_submission(&message, unix);
+                if !signed.is_empty() {
+                    signed.extend_from_slice(&message);
+                    message = signed;
+                }
                 self.store_message(&txn, &message, &stamp, verdict::unchecked())
             }
             Role::Inbound if self.cfg.sender_checks => {
