@@ -10,4 +10,5 @@
 pub mod admin;
 pub mod config;
 pub mod imap;
+pub mod mtasts;
 pub mod smtp;
