@@ -9,6 +9,7 @@
 //! - [`server`]: [`SmtpServer`], the sans-IO server connection.
 
 pub mod address;
+pub mod client;
 pub mod command;
 pub mod data;
 mod ehlo;
