@@ -6,7 +6,8 @@
 //! [`Conn::poll_timeout`]. Input may be split at any byte; the result is the
 //! same as for the whole input. After a fatal error every call is a no-op.
 
-use std::time::Instant;
+use std::fmt;
+use std::time::{Duration, Instant};
 
 /// Identifies a request the connection made, so its answer can be matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,6 +22,9 @@ pub enum Need {
     /// A DNS lookup, answered with [`Answer::Dns`]. The runtime passes it to
     /// its stub resolver (shared cache, its own deadline).
     Dns(crate::dns::Query),
+    /// An HTTPS GET, answered with [`Answer::Https`] (MTA-STS policy fetch,
+    /// RFC 8461 3.3).
+    Https(HttpsRequest),
     /// A TLS handshake as client on the connection's socket (SMTP client:
     /// after `220` to STARTTLS, or before the greeting for implicit TLS),
     /// answered with [`Answer::TlsHandshake`]. Everything drained from
@@ -38,6 +42,8 @@ pub enum Answer {
     None,
     /// The outcome of a [`Need::Dns`].
     Dns(crate::dns::Lookup),
+    /// The outcome of a [`Need::Https`].
+    Https(Result<HttpsResponse, HttpsError>),
     /// The outcome of a [`Need::TlsHandshake`].
     TlsHandshake(Result<TlsInfo, TlsFailure>),
 }
@@ -63,6 +69,76 @@ pub struct TlsFailure {
     /// What went wrong, for logs and admins.
     pub detail: String,
 }
+
+/// An HTTPS GET of `url` (`https://host[:port]/path`). The runtime MUST
+/// verify the server's certificate for the URL's host against its trusted
+/// roots (PKIX), MUST NOT follow redirects (a 3xx is the response), MUST
+/// give up after `timeout` (connecting, TLS, request and body together)
+/// and MUST stop reading and fail once the body of a 200 response exceeds
+/// `max_body` bytes (the body of any other status is cut at `max_body`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsRequest {
+    pub url: String,
+    pub max_body: usize,
+    pub timeout: Duration,
+}
+
+/// The response to an [`HttpsRequest`], whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsResponse {
+    pub status: u16,
+    /// The `Content-Type` header as sent, if any.
+    pub content_type: Option<String>,
+    /// At most the request's `max_body` bytes.
+    pub body: Vec<u8>,
+}
+
+/// Why an [`HttpsRequest`] got no response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsError {
+    pub kind: HttpsErrorKind,
+    /// What went wrong, for logs and admins.
+    pub detail: String,
+}
+
+/// The step at which an [`HttpsRequest`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpsErrorKind {
+    /// The URL is not `https://host[:port]/path`.
+    Url,
+    /// The host name did not resolve to an address.
+    Dns,
+    /// No TCP connection to any address.
+    Connect,
+    /// The server's certificate is not valid for the host (PKIX).
+    Certificate,
+    /// The TLS handshake failed otherwise.
+    Tls,
+    /// The HTTP exchange failed (malformed response, connection closed).
+    Http,
+    /// The body is larger than `max_body`.
+    TooLarge,
+    /// The request took longer than its `timeout`.
+    Timeout,
+}
+
+impl HttpsError {
+    pub fn new(kind: HttpsErrorKind, detail: impl Into<String>) -> HttpsError {
+        HttpsError {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl fmt::Display for HttpsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for HttpsError {}
 
 /// What the connection asks the runtime to do besides sending bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
