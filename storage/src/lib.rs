@@ -103,6 +103,7 @@ mod quota;
 mod records;
 mod scan;
 mod store;
+mod tls_results;
 mod tlspubkey;
 mod txn;
 mod uid_scan;
@@ -120,6 +121,10 @@ pub use quota::Quota;
 pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_message_id};
 pub use scan::FlagsView;
 pub use store::{Store, StoreConfig};
+pub use tls_results::{
+    MAX_FAILURE_DETAILS, TlsDayResults, TlsFailureDetail, TlsPolicyDescription, TlsPolicyResult,
+    TlsPolicyType, TlsResultUpdate, utc_day,
+};
 pub use tlspubkey::TlsPubKey;
 
 pub use moxide_proto::message::MessageStructure;
