@@ -1,6 +1,7 @@
 //! Accounts: creation, settings (addresses, password secrets, quota override)
 //! and the shared per-account state (writer lock, changes hub).
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use fjall::PersistMode;
@@ -21,6 +22,11 @@ pub(crate) struct AccountShared {
     /// Writer lock; holds the committed counters.
     pub write: Mutex<AccountState>,
     pub hub: Mutex<Hub>,
+    /// Disk usage as of the last commit, readable without waiting for a
+    /// commit in progress (quota prechecks).
+    pub usage: AtomicU64,
+    /// Deliveries waiting for a group commit.
+    pub group: crate::group_commit::GroupQueue,
 }
 
 impl AccountShared {
@@ -36,8 +42,10 @@ impl AccountShared {
         Ok(AccountShared {
             id,
             name: name.to_string(),
+            usage: AtomicU64::new(state.disk_usage),
             write: Mutex::new(state),
             hub: Mutex::new(Hub::default()),
+            group: Default::default(),
         })
     }
 }
@@ -144,8 +152,10 @@ impl Store {
         let shared = Arc::new(AccountShared {
             id,
             name: name.to_string(),
+            usage: AtomicU64::new(state.disk_usage),
             write: Mutex::new(state),
             hub: Mutex::new(Hub::default()),
+            group: Default::default(),
         });
         let acct = Account::from_shared(inner.clone(), shared.clone());
         let mut txn = Txn::begin(&acct);

@@ -71,11 +71,13 @@ pub(crate) fn write_files(root: &Path, acct: u32, files: &[(u64, &[u8])]) -> Res
 fn write_files_inner(root: &Path, acct: u32, files: &[(u64, &[u8])]) -> Result<()> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     // Bounded number of open handles per pass.
-    for chunk in files.chunks(512) {
+    let chunks = files.chunks(OPEN_PER_PASS);
+    let last = chunks.len().saturating_sub(1);
+    for (i, chunk) in chunks.enumerate() {
         let mut open = Vec::with_capacity(chunk.len());
         for (id, data) in chunk {
             let dir = ensure_bucket(root, acct, *id)?;
-            if dirs.last() != Some(&dir) {
+            if !dirs.contains(&dir) {
                 dirs.push(dir);
             }
             let path = msg_path(root, acct, *id);
@@ -84,46 +86,66 @@ fn write_files_inner(root: &Path, acct: u32, files: &[(u64, &[u8])]) -> Result<(
                 .map_err(|e| StoreError::io("write", &path, e))?;
             open.push((f, path));
         }
-        sync_all(&open)?;
-    }
-    dirs.dedup();
-    for d in &dirs {
-        fsync_dir(d)?;
+        // The directories go with the last pass: their entries must be
+        // durable before the commit, in any order with the files' data.
+        let pass_dirs: &[PathBuf] = if i == last { &dirs } else { &[] };
+        sync_pass(&open, pass_dirs)?;
     }
     Ok(())
 }
 
-/// fsync files; a group is synced from several threads at once so the file
-/// system can commit them together (sequential fsyncs each wait for their
-/// own journal commit).
-fn sync_all(open: &[(File, PathBuf)]) -> Result<()> {
-    const PER_THREAD: usize = 32;
-    if open.len() <= PER_THREAD {
-        for (f, path) in open {
-            f.sync_data()
-                .map_err(|e| StoreError::io("fsync", path, e))?;
+/// Files written (and open) per sync pass.
+const OPEN_PER_PASS: usize = 512;
+/// Most threads one sync pass uses.
+const SYNC_THREADS: usize = 16;
+
+/// One thing to make durable.
+#[derive(Clone, Copy)]
+enum SyncJob<'a> {
+    /// A file's data (fdatasync).
+    File(&'a File, &'a Path),
+    /// A directory's entries (fsync).
+    Dir(&'a Path),
+}
+
+impl SyncJob<'_> {
+    fn run(self) -> Result<()> {
+        match self {
+            SyncJob::File(f, path) => f.sync_data().map_err(|e| StoreError::io("fsync", path, e)),
+            SyncJob::Dir(dir) => fsync_dir(dir),
         }
-        return Ok(());
     }
+}
+
+/// fsync files and directories, from several threads at once when there
+/// is more than one: the file system then commits them together (on ext4
+/// concurrent fsyncs share one journal commit, sequential ones each wait
+/// for their own). A group commit's files and its bucket directory thus
+/// cost about one sync latency instead of one per file plus one.
+fn sync_pass(open: &[(File, PathBuf)], dirs: &[PathBuf]) -> Result<()> {
+    let jobs: Vec<SyncJob<'_>> = open
+        .iter()
+        .map(|(f, p)| SyncJob::File(f, p.as_path()))
+        .chain(dirs.iter().map(|d| SyncJob::Dir(d.as_path())))
+        .collect();
+    if jobs.len() <= 1 {
+        return jobs.into_iter().try_for_each(SyncJob::run);
+    }
+    let per_thread = jobs.len().div_ceil(SYNC_THREADS);
+    let mut chunks = jobs.chunks(per_thread);
+    // The calling thread takes the first chunk itself.
+    let own = chunks.next().unwrap_or_default();
     std::thread::scope(|s| {
-        let handles: Vec<_> = open
-            .chunks(PER_THREAD)
-            .map(|c| {
-                s.spawn(move || {
-                    for (f, path) in c {
-                        f.sync_data()
-                            .map_err(|e| StoreError::io("fsync", path, e))?;
-                    }
-                    Ok(())
-                })
-            })
+        let handles: Vec<_> = chunks
+            .map(|c| s.spawn(move || c.iter().try_for_each(|j| j.run())))
             .collect();
-        let mut res = Ok(());
+        let mut res = own.iter().try_for_each(|j| j.run());
         for h in handles {
-            match h.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => res = Err(e),
-                Err(_) => res = Err(StoreError::corrupt("fsync thread panicked")),
+            let r = h
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::corrupt("fsync thread panicked")));
+            if res.is_ok() {
+                res = r;
             }
         }
         res

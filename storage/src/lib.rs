@@ -28,7 +28,9 @@
 //!   (source uid → destination uid) pairs for COPYUID.
 //! - REPLACE: [`Account::replace`] adds and expunges in one commit.
 //! - APPEND / delivery: [`Account::deliver`] returns (uidvalidity, uid);
-//!   [`Account::import`] for bulk import with one group commit.
+//!   [`Account::import`] for bulk import with one group commit;
+//!   [`Account::deliver_grouped`] for concurrent deliveries (SMTP), which
+//!   are committed together while a commit is in progress.
 //! - CONDSTORE/QRESYNC: [`Account::changed_since`], [`Account::vanished_since`].
 //! - QUOTA: [`Account::quota`].
 //! - Mailboxes: [`Account::create_mailbox`], [`Account::rename_mailbox`],
@@ -92,6 +94,7 @@ mod error;
 mod expunge;
 mod files;
 mod flags;
+mod group_commit;
 mod keys;
 mod login_attempts;
 mod mailbox;

@@ -62,15 +62,19 @@ pub struct Copied {
     pub modseq: u64,
 }
 
-struct Prepared {
+/// What is derived from a new message before its transaction: parsed
+/// structure, envelope, Message-ID, keywords and size.
+pub(crate) struct Prepared {
     structure: Vec<u8>,
     envelope: EnvelopeRecord,
     message_id: String,
     keywords: Vec<String>,
-    size: u64,
+    /// Prefix + file size.
+    pub size: u64,
 }
 
-fn prepare(m: &NewMessage<'_>) -> Result<Prepared> {
+/// Parses a new message and checks its keywords (outside any lock).
+pub(crate) fn prepare(m: &NewMessage<'_>) -> Result<Prepared> {
     let keywords = normalize_keywords(&m.keywords)?;
     let st = if m.prefix.is_empty() {
         MessageStructure::parse(m.data)
@@ -157,7 +161,8 @@ impl Account {
     }
 
     /// Add prepared messages inside `txn`; `freed` bytes leave the account
-    /// in the same commit (for the quota check).
+    /// in the same commit (for the quota check). The files are written and
+    /// synced here, before the commit.
     fn add_in_txn(
         &self,
         txn: &mut Txn<'_>,
@@ -167,14 +172,9 @@ impl Account {
         freed: u64,
     ) -> Result<Vec<Added>> {
         let needed = prepared.iter().fold(0u64, |a, p| a.saturating_add(p.size));
-        let modseq = txn.modseq()?;
-        let uidvalidity = txn.mailbox_mut(mailbox)?.uidvalidity;
+        txn.live_mailbox(mailbox)?;
         self.check_quota(txn, needed.saturating_sub(freed))?;
-        let first = txn.state.next_msg_id;
-        let n = msgs.len() as u64;
-        txn.state.next_msg_id = first
-            .checked_add(n)
-            .ok_or(StoreError::Exhausted("message ids"))?;
+        let (out, first) = self.stage_add(txn, mailbox, msgs, prepared)?;
         let files: Vec<(u64, &[u8])> = msgs
             .iter()
             .enumerate()
@@ -182,6 +182,29 @@ impl Account {
             .collect();
         crate::files::write_files(&self.store.dir, self.shared.id, &files)?;
         txn.written = files.iter().map(|(id, _)| *id).collect();
+        Ok(out)
+    }
+
+    /// Put the records of new messages into `txn`: message ids (the first
+    /// is returned; the others follow it, one per message in order), UIDs,
+    /// content, envelope and message records, mailbox counts and disk
+    /// usage. No quota check and no files: the caller writes message `i`
+    /// as file `first + i` before committing.
+    pub(crate) fn stage_add(
+        &self,
+        txn: &mut Txn<'_>,
+        mailbox: u32,
+        msgs: &[NewMessage<'_>],
+        prepared: Vec<Prepared>,
+    ) -> Result<(Vec<Added>, u64)> {
+        let needed = prepared.iter().fold(0u64, |a, p| a.saturating_add(p.size));
+        let modseq = txn.modseq()?;
+        let uidvalidity = txn.mailbox_mut(mailbox)?.uidvalidity;
+        let first = txn.state.next_msg_id;
+        let n = msgs.len() as u64;
+        txn.state.next_msg_id = first
+            .checked_add(n)
+            .ok_or(StoreError::Exhausted("message ids"))?;
         let mut out = Vec::with_capacity(msgs.len());
         let mut counts = MailboxCounts::default();
         let mut new_keywords: Vec<String> = Vec::new();
@@ -231,7 +254,7 @@ impl Account {
         }
         txn.state.disk_usage = txn.state.disk_usage.saturating_add(needed);
         self.finish_add(txn, mailbox, uid, counts, new_keywords)?;
-        Ok(out)
+        Ok((out, first))
     }
 
     /// Update the destination mailbox after adding messages.

@@ -2,11 +2,12 @@
 //! the account's override if positive, unlimited if negative, else the store
 //! default (0 = unlimited). RFC 9208.
 
+use std::sync::atomic::Ordering;
+
 use crate::account::Account;
 use crate::error::{Result, StoreError};
 use crate::keys;
 use crate::records::{self, AccountRecord};
-use crate::store::lock;
 use crate::txn::Txn;
 
 /// Usage and limit of an account (IMAP GETQUOTA "STORAGE" is in KiB).
@@ -35,10 +36,11 @@ impl Account {
         })
     }
 
-    /// Usage and limit.
+    /// Usage (as of the last commit; does not wait for one in progress)
+    /// and limit.
     pub fn quota(&self) -> Result<Quota> {
         let limit = self.quota_limit()?;
-        let usage = lock(&self.shared.write).disk_usage;
+        let usage = self.shared.usage.load(Ordering::Acquire);
         Ok(Quota { usage, limit })
     }
 

@@ -216,6 +216,10 @@ impl<'a> Txn<'a> {
         batch.durability(Some(PersistMode::SyncAll)).commit()?;
         self.written.clear();
         *self.guard = self.state.clone();
+        self.acct
+            .shared
+            .usage
+            .store(self.state.disk_usage, std::sync::atomic::Ordering::Release);
         let wake = {
             let mut hub = crate::store::lock(&self.acct.shared.hub);
             hub.pending_erase
