@@ -17,6 +17,7 @@ impl Store {
         let mut out = Vec::new();
         out.extend(self.check_addresses()?);
         out.extend(self.check_tls_pubkeys()?);
+        out.extend(self.check_queue()?);
         for name in self.account_names()? {
             let acct = self.account(&name)?;
             out.extend(

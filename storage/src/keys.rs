@@ -16,6 +16,9 @@
 //! - `K` fingerprint → [`crate::tlspubkey::TlsPubKey`] (TLS client keys)
 //! - `k` account-name NUL fingerprint → `` (TLS client keys per account)
 //! - `L` account-name NUL unix(u64) seq(u32) → [`crate::login_attempts::LoginAttempt`]
+//! - `Q` queue-id(u64) → [`crate::queue::QueueEntry`] (outgoing queue)
+//! - `q` file-id(u64) queue-id(u64) → `` (entries naming a queue file)
+//! - `J` → next queue id (u64)
 //!
 //! Keyspace `msgs`: acct mailbox uid(u32) → [`crate::records::MessageRecord`]
 //! (tombstones included). Keyspace `modseq`: acct mailbox modseq(u64) uid → ``
@@ -36,6 +39,9 @@ pub(crate) const TAG_SUBSCRIPTION: u8 = b'B';
 pub(crate) const TAG_TLS_PUBKEY: u8 = b'K';
 pub(crate) const TAG_TLS_PUBKEY_INDEX: u8 = b'k';
 pub(crate) const TAG_LOGIN_ATTEMPT: u8 = b'L';
+pub(crate) const TAG_QUEUE: u8 = b'Q';
+pub(crate) const TAG_QUEUE_FILE: u8 = b'q';
+pub(crate) const TAG_QUEUE_NEXT: u8 = b'J';
 
 fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.iter().map(|p| p.len()).sum::<usize>());
@@ -114,6 +120,21 @@ pub(crate) fn login_attempt(account: &str, unix: u64, seq: u32) -> Vec<u8> {
             &seq.to_be_bytes(),
         ],
     )
+}
+
+/// Outgoing queue entry.
+pub(crate) fn queue_entry(id: u64) -> Vec<u8> {
+    tagged(TAG_QUEUE, &[&id.to_be_bytes()])
+}
+/// Index of the entries naming a queue file.
+pub(crate) fn queue_file(file_id: u64, id: u64) -> Vec<u8> {
+    tagged(TAG_QUEUE_FILE, &[&file_id.to_be_bytes(), &id.to_be_bytes()])
+}
+pub(crate) fn queue_file_prefix(file_id: u64) -> Vec<u8> {
+    tagged(TAG_QUEUE_FILE, &[&file_id.to_be_bytes()])
+}
+pub(crate) fn queue_next() -> Vec<u8> {
+    vec![TAG_QUEUE_NEXT]
 }
 
 /// `msgs` key.

@@ -102,6 +102,8 @@ pub mod mailbox_name;
 mod message;
 mod mtasts_cache;
 mod query;
+mod queue;
+mod queue_files;
 mod quota;
 mod records;
 mod scan;
@@ -120,6 +122,10 @@ pub use flags::{FlagOp, StoreOutcome, normalize_keywords};
 pub use login_attempts::{LoginAttempt, MAX_ATTEMPT_AGE_SECS, MAX_ATTEMPTS_PER_ACCOUNT};
 pub use message::{Added, Copied, NewMessage, Replaced};
 pub use mtasts_cache::MtastsCacheEntry;
+pub use queue::{
+    NewQueueEntry, QueueBody, QueueChange, QueueEntry, QueueFilter, QueueId, QueueRecipient,
+    RcptState, canonical_domain,
+};
 pub use quota::Quota;
 pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_message_id};
 pub use scan::FlagsView;
