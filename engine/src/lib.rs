@@ -10,5 +10,6 @@
 pub mod admin;
 pub mod config;
 pub mod imap;
+pub mod queue;
 pub mod mtasts;
 pub mod smtp;

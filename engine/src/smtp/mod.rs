@@ -20,10 +20,13 @@
 //! Storage is called synchronously; a `250` after DATA is written only once
 //! the message is committed durably.
 //!
-//! Outgoing mail (submission) has no queue yet: it is delivered through
-//! the inbound path to local accounts ("loopback", as mox localserve does
-//! by connecting to its own SMTP port; calling the same code directly is
-//! equivalent and just as durable).
+//! Outgoing mail (submission) goes where [`SmtpConfig::outgoing`] says:
+//! [`Outgoing::Loopback`] delivers it through the inbound path to local
+//! accounts only ("loopback", as mox localserve does by connecting to its
+//! own SMTP port; calling the same code directly is equivalent and just as
+//! durable); [`Outgoing::Queue`] delivers local recipients the same way and
+//! puts the others into the outgoing queue ([`crate::queue`]), durably
+//! before the `250`.
 
 pub mod auth_checks;
 pub mod deliver;
@@ -77,6 +80,19 @@ pub struct SmtpConfig {
     /// DKIM signing of submitted mail (`domains.toml` selectors); empty:
     /// no signing.
     pub dkim: Arc<dkim_sign::DkimSigning>,
+    /// Where submitted mail for recipients that are not local goes.
+    pub outgoing: Outgoing,
+}
+
+/// Where submitted mail for other domains goes.
+#[derive(Debug, Clone, Default)]
+pub enum Outgoing {
+    /// Nowhere: only local recipients are accepted (`550 5.1.1` for
+    /// others); localserve and the default.
+    #[default]
+    Loopback,
+    /// Into the outgoing queue.
+    Queue(Arc<crate::queue::Queue>),
 }
 
 impl SmtpConfig {
@@ -95,6 +111,7 @@ impl SmtpConfig {
             sender_checks: false,
             login_limit: crate::imap::LoginLimiter::default(),
             dkim: Arc::default(),
+            outgoing: Outgoing::Loopback,
         }
     }
 

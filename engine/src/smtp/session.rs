@@ -29,6 +29,12 @@ struct Txn {
     /// Local parts of the recipients (localserve failures at DATA).
     rcpt_locals: Vec<String>,
     data: Option<MessageBuffer>,
+    /// Submission with a queue: recipients that are not local.
+    remote: Vec<String>,
+    /// MAIL's BODY parameter (RFC 6152, RFC 3030).
+    body: Option<moxide_proto::smtp::Body>,
+    /// MAIL's REQUIRETLS parameter (RFC 8689 4).
+    requiretls: bool,
 }
 
 /// One SMTP session; see the module documentation of [`super`].
@@ -171,6 +177,8 @@ impl SmtpSession {
             }
             SmtpEvent::MailFrom { from, params } => {
                 self.on_mail(from.map(|m| m.to_string()), params.smtputf8);
+                self.txn.body = params.body;
+                self.txn.requiretls = params.requiretls;
             }
             SmtpEvent::RcptTo { to, .. } => self.on_rcpt(&to),
             SmtpEvent::DataStart { .. } => {
@@ -452,6 +460,14 @@ impl SmtpSession {
                 self.txn.rcpt_locals.push(local);
                 self.conn.accept();
             }
+            Err(inbound::RecipientError::Unknown)
+                if self.cfg.role == Role::Submission
+                    && matches!(self.cfg.outgoing, super::Outgoing::Queue(_)) =>
+            {
+                // Not local: into the outgoing queue at DATA.
+                self.txn.remote.push(inbound::path_address(to));
+                self.conn.accept();
+            }
             Err(inbound::RecipientError::Unknown) if self.cfg.role == Role::Submission => {
                 self.conn.reject(Reply::with(
                     550,
@@ -679,6 +695,33 @@ impl SmtpSession {
                 unix,
             })
             .collect();
+        if let (false, super::Outgoing::Queue(queue)) = (txn.remote.is_empty(), &self.cfg.outgoing)
+        {
+            // Submission to other domains: queue and local copies for one
+            // reply (submission::queue_and_deliver).
+            let outgoing = crate::queue::NewOutgoing {
+                sender_account: self.account.as_ref().map(|a| a.name().to_string()),
+                mail_from: txn.from.clone().unwrap_or_default(),
+                recipients: txn.remote.clone(),
+                prefix: submission::queue_received_header(&info),
+                message,
+                smtputf8: txn.smtputf8,
+                body: crate::queue::body_for(txn.body, message),
+                requiretls: submission::requiretls_of(txn.requiretls, message),
+                transport: None,
+            };
+            let (ids, uids) =
+                submission::queue_and_deliver(&self.store, queue, unix, outgoing, &copies)?;
+            for (d, uid) in copies.iter().zip(uids) {
+                tracing::info!(account = %d.account, uid, id = %id, "smtp delivered");
+            }
+            tracing::info!(queue_ids = ?ids, id = %id, "smtp submission queued");
+            return Ok(Some(Reply::with(
+                250,
+                (2, 0, 0),
+                format!("message queued, id {id}"),
+            )));
+        }
         // One reply for the whole message (see `deliver_all`): quotas of
         // every recipient first, 451 when a failure follows a commit.
         let uids = deliver::deliver_all(&self.store, &copies, deliver::deliver)?;

@@ -7,11 +7,17 @@
 //!   (RFC 6409 8.1 lets the MSA enforce this; mox does), else
 //!   `550 5.7.1`.
 //! - `Message-ID` and `Date` are added when missing (RFC 6409 8.2, 8.3).
+//! - With an outgoing queue ([`super::Outgoing::Queue`]), recipients that
+//!   are not local go into the queue and local ones are delivered, all
+//!   before the one reply ([`queue_and_deliver`]).
 
 use moxide_proto::message::address::parse_address_list;
 use moxide_proto::message::header::HeaderBlock;
 use moxide_proto::smtp::Reply;
 use moxide_storage::{Account, Store, StoreError};
+
+use super::deliver::{self, Delivery, ReceivedInfo};
+use crate::queue::{NewOutgoing, Queue, QueueId};
 
 /// The account an authentication identity names: an account name, or an
 /// address of one.
@@ -93,6 +99,67 @@ pub fn missing_header_lines(message: &[u8], hostname: &str, unique: &str, date: 
     out
 }
 
+/// REQUIRETLS for a queued message (RFC 8689): `Some(true)` with the MAIL
+/// parameter, `Some(false)` for a `TLS-Required: No` header field (RFC 8689
+/// 5, ignored when REQUIRETLS was given), else `None`.
+pub fn requiretls_of(param: bool, message: &[u8]) -> Option<bool> {
+    if param {
+        return Some(true);
+    }
+    let header = HeaderBlock::parse(message, 0, message.len());
+    match header.value("TLS-Required") {
+        Some(v) if v.trim_ascii().eq_ignore_ascii_case(b"no") => Some(false),
+        _ => None,
+    }
+}
+
+/// The Received header of a queued message: like
+/// [`deliver::received_header`] but without the `for` clause, because one
+/// header is shared by all recipients and must not reveal Bcc recipients
+/// to the others (RFC 5321 7.2).
+pub fn queue_received_header(info: &ReceivedInfo<'_>) -> Vec<u8> {
+    let clean = |s: &str| s.replace(['\r', '\n'], "");
+    format!(
+        "Received: from {} ([{}])\r\n\tby {} with {} id {}; {}\r\n",
+        clean(info.helo),
+        info.ip,
+        clean(info.hostname),
+        info.with,
+        info.id,
+        info.date
+    )
+    .into_bytes()
+}
+
+/// Queues `outgoing` (remote recipients) and stores the `local` copies,
+/// for one reply: quotas of the local accounts first (nothing stored when
+/// one is over), then the queue commit, then the local copies. A failure
+/// after the queue commit is `451 4.3.0` for the whole message (the
+/// sender retries; duplicates rather than loss, DESIGN.md).
+pub fn queue_and_deliver(
+    store: &Store,
+    queue: &Queue,
+    now_unix: i64,
+    outgoing: NewOutgoing<'_>,
+    local: &[Delivery<'_>],
+) -> Result<(Vec<QueueId>, Vec<u32>), Reply> {
+    deliver::check_quotas(store, local).map_err(|e| e.reply())?;
+    let ids = queue.add(now_unix, outgoing).map_err(|e| {
+        tracing::error!(error = %e, "smtp submission: queueing failed, nothing stored");
+        Reply::local_error("error queueing the message, try again later")
+    })?;
+    if local.is_empty() {
+        return Ok((ids, Vec::new()));
+    }
+    match deliver::deliver_all(store, local, deliver::deliver) {
+        Ok(uids) => Ok((ids, uids)),
+        Err(r) => {
+            tracing::error!(reply = ?r, queued = ?ids, "smtp submission: local delivery failed after queueing; 451 so the sender retries");
+            Err(deliver::partial_failure_reply())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +191,39 @@ mod tests {
         assert_eq!(check_mail_from(None, &addrs()), Ok(()));
         assert_eq!(check_mail_from(Some("Alias@localhost"), &addrs()), Ok(()));
         assert!(check_mail_from(Some("x@localhost"), &addrs()).is_err());
+    }
+
+    #[test]
+    fn requiretls_from_parameter_or_header() {
+        assert_eq!(
+            requiretls_of(true, b"TLS-Required: No\r\n\r\nx"),
+            Some(true)
+        );
+        assert_eq!(
+            requiretls_of(false, b"tls-required:  no \r\n\r\nx"),
+            Some(false)
+        );
+        assert_eq!(requiretls_of(false, b"TLS-Required: yes\r\n\r\nx"), None);
+        assert_eq!(
+            requiretls_of(false, b"Subject: x\r\n\r\nTLS-Required: No\r\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn queue_received_has_no_for_clause() {
+        let info = ReceivedInfo {
+            helo: "client\r\n.example",
+            ip: "192.0.2.1".parse().unwrap(),
+            hostname: "mx.example",
+            with: "ESMTPSA",
+            id: "abc",
+            date: "Tue, 02 Jan 2024 03:04:05 +0000",
+        };
+        assert_eq!(
+            String::from_utf8(queue_received_header(&info)).unwrap(),
+            "Received: from client.example ([192.0.2.1])\r\n\tby mx.example with ESMTPSA id abc; Tue, 02 Jan 2024 03:04:05 +0000\r\n"
+        );
     }
 
     #[test]
