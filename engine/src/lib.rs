@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod delivery;
 pub mod imap;
 pub mod queue;
 pub mod mtasts;
