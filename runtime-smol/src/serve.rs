@@ -180,29 +180,29 @@ where
             // Looked up by the session on every connection, also a
             // resumed one: a removed key no longer logs in.
             let client_key = tls::client_key(tls.get_ref().1);
-            let mut conn = make(PeerInfo {
+            let mut conn = Box::new(make(PeerInfo {
                 ip,
                 tls: true,
                 tls_exporter,
                 client_key,
-            });
+            }));
             conn.set_wake(wake);
             // STARTTLS inside TLS is refused by the connection itself.
-            drive(&mut conn, tls, &wake_rx).await?;
+            drive(conn, tls, &wake_rx).await?;
         }
         Security::StartTls => {
-            let mut conn = make(PeerInfo {
+            let mut conn = Box::new(make(PeerInfo {
                 ip,
                 tls: false,
                 tls_exporter: None,
                 client_key: None,
-            });
+            }));
             conn.set_wake(wake);
-            if let Ending::StartTls(stream) = drive(&mut conn, stream, &wake_rx).await? {
+            if let (mut conn, Ending::StartTls(stream)) = drive(conn, stream, &wake_rx).await? {
                 let tls = handshake(&acceptor, stream).await?;
                 let session = tls.get_ref().1;
                 conn.tls_established(tls::tls_exporter(session), tls::client_key(session));
-                drive(&mut conn, tls, &wake_rx).await?;
+                drive(conn, tls, &wake_rx).await?;
             }
         }
     }
@@ -256,14 +256,25 @@ enum Step {
     Dns((NeedId, Lookup)),
 }
 
-/// Drives `conn` over `io` until it closes or asks for STARTTLS.
+/// Drives `conn` over `io` until it closes or asks for STARTTLS; gives the
+/// connection back with how it ended.
+///
+/// The calls that hand the connection input (`handle_input`, `handle_eof`,
+/// `handle_timeout`, `handle_answer`) run on smol's blocking thread pool
+/// ([`off_executor`]): they may block on storage (an SMTP delivery waits
+/// for its group commit's fsyncs), and the executor's threads must go on
+/// serving the other connections meanwhile.
 ///
 /// Reads and writes race (a peer that writes while we write cannot
 /// deadlock us); output is drained from the connection only once the
 /// previous output has been written, so a connection that produces output
 /// incrementally is paced by the peer. Input is read only while
 /// [`Conn::wants_read`] says so.
-pub async fn drive<C, S>(conn: &mut C, mut io: S, wake: &Receiver<()>) -> io::Result<Ending<S>>
+pub async fn drive<C, S>(
+    mut conn: Box<C>,
+    mut io: S,
+    wake: &Receiver<()>,
+) -> io::Result<(Box<C>, Ending<S>)>
 where
     C: Session + ?Sized,
     S: AsyncRead + AsyncWrite + Unpin,
@@ -287,18 +298,18 @@ where
                 out = Vec::new();
                 release_memory();
             }
-            match next_action(conn, now, &mut out, &dns_tx, &mut dns_pending) {
+            match next_action(&mut *conn, now, &mut out, &dns_tx, &mut dns_pending) {
                 Some(Action::StartTls) => {
                     io.write_all(&out).await?;
                     io.flush().await?;
-                    return Ok(Ending::StartTls(io));
+                    return Ok((conn, Ending::StartTls(io)));
                 }
                 Some(_) => {
                     // Close (or a request this runtime cannot answer).
                     io.write_all(&out).await?;
                     io.flush().await?;
                     let _ = io.close().await;
-                    return Ok(Ending::Closed);
+                    return Ok((conn, Ending::Closed));
                 }
                 None => {}
             }
@@ -308,7 +319,7 @@ where
         }
         let deadline = conn.poll_timeout();
         if deadline.is_some_and(|d| d <= now) {
-            conn.handle_timeout(now);
+            (conn, ()) = off_executor(conn, (), move |c, _| c.handle_timeout(now)).await;
             continue;
         }
         let want_read = !eof && conn.wants_read();
@@ -316,7 +327,7 @@ where
         if !writing && !dirty && dns_pending == 0 && (eof || (!want_read && deadline.is_none())) {
             // Nothing to send and nothing can happen any more.
             let _ = io.close().await;
-            return Ok(Ending::Closed);
+            return Ok((conn, Ending::Closed));
         }
         let stall = writing.then(|| last_write + WRITE_STALL_TIMEOUT);
         let mut timer = pin!(match (deadline, stall) {
@@ -373,17 +384,23 @@ where
         let now = Instant::now();
         match step {
             Step::Read(n) => {
-                conn.handle_input(now, buf.get(..n).unwrap_or_default());
+                (conn, buf) = off_executor(conn, buf, move |c, b| {
+                    c.handle_input(now, b.get(..n).unwrap_or_default());
+                })
+                .await;
                 resize_read_buf(&mut buf, n);
             }
             Step::Eof => {
                 eof = true;
-                conn.handle_eof(now);
+                (conn, ()) = off_executor(conn, (), move |c, _| c.handle_eof(now)).await;
             }
             Step::Notified => conn.handle_changes(now),
             Step::Dns((id, lookup)) => {
                 dns_pending = dns_pending.saturating_sub(1);
-                conn.handle_answer(now, id, Answer::Dns(lookup));
+                (conn, ()) = off_executor(conn, (), move |c, _| {
+                    c.handle_answer(now, id, Answer::Dns(lookup));
+                })
+                .await;
             }
             Step::Timer => {
                 if sent < out.len() && now >= last_write + WRITE_STALL_TIMEOUT {
@@ -397,6 +414,23 @@ where
             Step::Written => {}
         }
     }
+}
+
+/// Runs `f` on the connection (with `arg`, a buffer it lends) on smol's
+/// blocking thread pool and gives both back. If the caller's future is
+/// dropped meanwhile, the call still completes and the connection is
+/// dropped on the pool.
+async fn off_executor<C, T, F>(mut conn: Box<C>, arg: T, f: F) -> (Box<C>, T)
+where
+    C: Session + ?Sized,
+    T: Send + 'static,
+    F: FnOnce(&mut C, &T) + Send + 'static,
+{
+    smol::unblock(move || {
+        f(&mut *conn, &arg);
+        (conn, arg)
+    })
+    .await
 }
 
 /// The next action that ends the loop (StartTls or Close); requests are

@@ -112,8 +112,9 @@ fn need_dns_is_answered_by_the_shared_resolver() {
             smol::block_on(async {
                 let stream = Async::new(stream).unwrap();
                 let (_tx, rx) = smol::channel::bounded::<()>(1);
-                let mut conn = DnsLine::default();
-                serve::drive(&mut conn, stream, &rx).await.unwrap();
+                serve::drive(Box::new(DnsLine::default()), stream, &rx)
+                    .await
+                    .unwrap();
             });
         }
     });

@@ -85,28 +85,28 @@ where
             // Looked up by the session on every connection, also a
             // resumed one: a removed key no longer logs in.
             let client_key = tls::client_key(tls.get_ref().1);
-            let mut conn = make(PeerInfo {
+            let mut conn = Box::new(make(PeerInfo {
                 ip,
                 tls: true,
                 tls_exporter,
                 client_key,
-            });
+            }));
             conn.set_wake(wake);
-            drive(&mut conn, tls, &notify).await?;
+            drive(conn, tls, &notify).await?;
         }
         Security::StartTls => {
-            let mut conn = make(PeerInfo {
+            let mut conn = Box::new(make(PeerInfo {
                 ip,
                 tls: false,
                 tls_exporter: None,
                 client_key: None,
-            });
+            }));
             conn.set_wake(wake);
-            if let Ending::StartTls(stream) = drive(&mut conn, stream, &notify).await? {
+            if let (mut conn, Ending::StartTls(stream)) = drive(conn, stream, &notify).await? {
                 let tls = handshake(&acceptor, stream).await?;
                 let session = tls.get_ref().1;
                 conn.tls_established(tls::tls_exporter(session), tls::client_key(session));
-                drive(&mut conn, tls, &notify).await?;
+                drive(conn, tls, &notify).await?;
             }
         }
     }
@@ -148,10 +148,17 @@ enum Step {
     Dns((NeedId, Lookup)),
 }
 
-/// Drives `conn` over `io` until it closes or asks for STARTTLS. Reads and
-/// writes race; output is drained from the connection once the previous
-/// output has been written; input is read while [`Conn::wants_read`].
-pub async fn drive<C, S>(conn: &mut C, mut io: S, notify: &Notify) -> io::Result<Ending<S>>
+/// Drives `conn` over `io` until it closes or asks for STARTTLS; gives the
+/// connection back with how it ended. Reads and writes race; output is
+/// drained from the connection once the previous output has been written;
+/// input is read while [`Conn::wants_read`]. The calls that hand the
+/// connection input run on tokio's blocking pool ([`off_runtime`]), as the
+/// smol loop's do: they may block on storage (group commit).
+pub async fn drive<C, S>(
+    mut conn: Box<C>,
+    mut io: S,
+    notify: &Notify,
+) -> io::Result<(Box<C>, Ending<S>)>
 where
     C: Session + ?Sized,
     S: AsyncRead + AsyncWrite + Unpin,
@@ -171,17 +178,17 @@ where
             out.clear();
             sent = 0;
             conn.poll_transmit(&mut out);
-            match next_action(conn, now, &mut out, &dns_tx, &mut dns_pending) {
+            match next_action(&mut *conn, now, &mut out, &dns_tx, &mut dns_pending) {
                 Some(Action::StartTls) => {
                     io.write_all(&out).await?;
                     io.flush().await?;
-                    return Ok(Ending::StartTls(io));
+                    return Ok((conn, Ending::StartTls(io)));
                 }
                 Some(_) => {
                     io.write_all(&out).await?;
                     io.flush().await?;
                     let _ = io.shutdown().await;
-                    return Ok(Ending::Closed);
+                    return Ok((conn, Ending::Closed));
                 }
                 None => {}
             }
@@ -191,14 +198,14 @@ where
         }
         let deadline = conn.poll_timeout();
         if deadline.is_some_and(|d| d <= now) {
-            conn.handle_timeout(now);
+            (conn, ()) = off_runtime(conn, (), move |c, _| c.handle_timeout(now)).await?;
             continue;
         }
         let want_read = !eof && conn.wants_read();
         let writing = sent < out.len();
         if !writing && !dirty && dns_pending == 0 && (eof || (!want_read && deadline.is_none())) {
             let _ = io.shutdown().await;
-            return Ok(Ending::Closed);
+            return Ok((conn, Ending::Closed));
         }
         let stall = writing.then(|| last_write + WRITE_STALL_TIMEOUT);
         let wake_at = match (deadline, stall) {
@@ -261,15 +268,23 @@ where
         .await?;
         let now = Instant::now();
         match step {
-            Step::Read(n) => conn.handle_input(now, buf.get(..n).unwrap_or_default()),
+            Step::Read(n) => {
+                (conn, buf) = off_runtime(conn, buf, move |c, b| {
+                    c.handle_input(now, b.get(..n).unwrap_or_default());
+                })
+                .await?;
+            }
             Step::Eof => {
                 eof = true;
-                conn.handle_eof(now);
+                (conn, ()) = off_runtime(conn, (), move |c, _| c.handle_eof(now)).await?;
             }
             Step::Notified => conn.handle_changes(now),
             Step::Dns((id, lookup)) => {
                 dns_pending = dns_pending.saturating_sub(1);
-                conn.handle_answer(now, id, Answer::Dns(lookup));
+                (conn, ()) = off_runtime(conn, (), move |c, _| {
+                    c.handle_answer(now, id, Answer::Dns(lookup));
+                })
+                .await?;
             }
             Step::Timer => {
                 if sent < out.len() && now >= last_write + WRITE_STALL_TIMEOUT {
@@ -281,6 +296,25 @@ where
             }
             Step::Written => {}
         }
+    }
+}
+
+/// Runs `f` on the connection (with `arg`, a buffer it lends) on tokio's
+/// blocking pool and gives both back; a panic in the call is resumed here.
+async fn off_runtime<C, T, F>(mut conn: Box<C>, arg: T, f: F) -> io::Result<(Box<C>, T)>
+where
+    C: Session + ?Sized,
+    T: Send + 'static,
+    F: FnOnce(&mut C, &T) + Send + 'static,
+{
+    let call = tokio::task::spawn_blocking(move || {
+        f(&mut *conn, &arg);
+        (conn, arg)
+    });
+    match call.await {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(io::Error::other(format!("session call cancelled: {e}"))),
     }
 }
 
