@@ -11,6 +11,7 @@ pub mod admin;
 pub mod config;
 pub mod delivery;
 pub mod imap;
-pub mod queue;
 pub mod mtasts;
+pub mod queue;
+mod sasl_key;
 pub mod smtp;

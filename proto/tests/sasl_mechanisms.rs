@@ -337,11 +337,100 @@ fn scram_malformed_and_unknown_user() {
         m.start(Some(b"n,a=adm=2Cin,n=us=3Der,r=abc")),
         need("us=er", Some("adm,in"))
     );
+    // An unknown user gets a server-first like any account's (salt from
+    // the server secret) and fails only at the proof.
+    let Step::Challenge(server_first) = m.provide_secrets(None) else {
+        panic!("unknown user must get a server-first message");
+    };
+    let server_first = String::from_utf8(server_first).expect("utf8");
+    assert!(server_first.starts_with("r=abcabc,s="), "{server_first}");
+    assert!(server_first.ends_with(",i=4096"), "{server_first}");
     assert_eq!(
-        m.provide_secrets(None),
+        m.step(b"c=biws,r=abcabc,p=AAAA"),
+        Step::Failure(SaslError::ChannelBindingMismatch)
+    );
+}
+
+/// The first message of an exchange for `user` with secrets `secrets`
+/// under the server secret `key`: what a client sees before its proof.
+fn server_first_for(user: &str, secrets: Option<PasswordSecrets>, key: &[u8]) -> String {
+    let mut m = ServerMechanism::new(
+        Mechanism::ScramSha256,
+        MechanismContext {
+            nonce: b"snonce".to_vec(),
+            unknown_user_key: key.to_vec(),
+            ..MechanismContext::default()
+        },
+    );
+    let first = format!("n,,n={user},r=cnonce");
+    assert_eq!(m.start(Some(first.as_bytes())), need(user, None));
+    match m.provide_secrets(secrets) {
+        Step::Challenge(c) => String::from_utf8(c).expect("utf8"),
+        other => panic!("expected server-first, got {other:?}"),
+    }
+}
+
+#[test]
+fn scram_unknown_user_is_indistinguishable_until_the_proof() {
+    let key = b"0123456789abcdef0123456789abcdef";
+    let real = server_first_for("user", Some(pencil()), key);
+    let ghost = server_first_for("ghost", None, key);
+    // Same shape: nonce, a 16-byte salt, the iteration count of accounts.
+    let shape = |s: &str| {
+        let parts: Vec<&str> = s.split(',').collect();
+        assert_eq!(parts.len(), 3, "{s}");
+        let salt = B64
+            .decode(parts[1].strip_prefix("s=").expect("salt"))
+            .expect("salt base64");
+        (parts[0].to_string(), salt.len(), parts[2].to_string())
+    };
+    assert_eq!(shape(&real), shape(&ghost));
+    // Stable per user (as a stored salt is), different per user and per
+    // server secret.
+    assert_eq!(ghost, server_first_for("ghost", None, key));
+    assert_ne!(ghost, server_first_for("ghost2", None, key));
+    assert_ne!(
+        ghost,
+        server_first_for("ghost", None, b"another server secret")
+    );
+
+    // The exchange fails only at the proof, as UnknownUser (for the log;
+    // the client sees the same reply as for a wrong password).
+    let ctx = MechanismContext {
+        nonce: b"snonce".to_vec(),
+        unknown_user_key: key.to_vec(),
+        ..MechanismContext::default()
+    };
+    let mut m = ServerMechanism::new(Mechanism::ScramSha256, ctx);
+    assert_eq!(m.start(Some(b"n,,n=ghost,r=cnonce")), need("ghost", None));
+    let Step::Challenge(sf) = m.provide_secrets(None) else {
+        panic!("server-first");
+    };
+    let sf = String::from_utf8(sf).expect("utf8");
+    let salt = B64
+        .decode(
+            sf.split(',')
+                .nth(1)
+                .and_then(|s| s.strip_prefix("s="))
+                .expect("s="),
+        )
+        .expect("b64");
+    let hash = ScramHash::Sha256;
+    let without_proof = "c=biws,r=cnoncesnonce";
+    let auth_message = format!("n=ghost,r=cnonce,{sf},{without_proof}");
+    let salted = hash.salted_password(b"guess", &salt, 4096);
+    let client_key = hash.hmac(&salted, b"Client Key");
+    let signature = hash.hmac(&hash.hash(&client_key), auth_message.as_bytes());
+    let proof: Vec<u8> = client_key
+        .iter()
+        .zip(&signature)
+        .map(|(a, b)| a ^ b)
+        .collect();
+    let final_msg = format!("{without_proof},p={}", B64.encode(proof));
+    assert_eq!(
+        m.step(final_msg.as_bytes()),
         Step::Failure(SaslError::UnknownUser)
     );
-    assert_eq!(m.step(b"c=biws"), Step::Failure(SaslError::UnknownUser));
 }
 
 #[test]

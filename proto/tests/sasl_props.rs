@@ -69,6 +69,7 @@ proptest! {
             },
             plus_advertised,
             external_identity: None,
+            unknown_user_key: b"server secret".to_vec(),
         };
         let mut m = ServerMechanism::new(mech, ctx);
         let mut step = m.start(initial.as_deref());

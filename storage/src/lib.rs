@@ -94,8 +94,8 @@ mod error;
 mod expunge;
 mod files;
 mod flags;
-mod idle;
 mod group_commit;
+mod idle;
 mod keys;
 mod login_attempts;
 mod mailbox;
@@ -108,6 +108,7 @@ mod queue_files;
 mod quota;
 mod records;
 mod scan;
+mod server_secret;
 mod store;
 mod tls_results;
 mod tlspubkey;
@@ -131,6 +132,7 @@ pub use queue::{
 pub use quota::Quota;
 pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_message_id};
 pub use scan::FlagsView;
+pub use server_secret::SERVER_SECRET_LEN;
 pub use store::{Store, StoreConfig};
 pub use tls_results::{
     MAX_FAILURE_DETAILS, TlsDayResults, TlsFailureDetail, TlsPolicyDescription, TlsPolicyResult,

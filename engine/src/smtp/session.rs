@@ -214,6 +214,7 @@ impl SmtpSession {
                     },
                     plus_advertised: false,
                     external_identity: self.peer.client_key.clone(),
+                    unknown_user_key: crate::sasl_key::unknown_user_key(&self.store, &random),
                 };
                 self.sasl_account = None;
                 self.conn.start_auth(ctx);

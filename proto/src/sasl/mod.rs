@@ -150,6 +150,13 @@ pub struct MechanismContext {
     /// fingerprint of the TLS client certificate's key (see
     /// [`crate::tls_key::spki_fingerprint`]); `None` without one.
     pub external_identity: Option<String>,
+    /// A secret of the server, stable across restarts (at least 16 random
+    /// bytes, never sent). SCRAM derives from it the salt and keys of a
+    /// user without SCRAM secrets (unknown, or no password), so that user
+    /// gets a server-first message like any other and fails only at the
+    /// proof: an attacker cannot tell which accounts exist. Empty is
+    /// allowed (tests) but makes those salts predictable.
+    pub unknown_user_key: Vec<u8>,
 }
 
 /// The outcome of one exchange step.

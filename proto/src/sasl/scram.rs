@@ -2,7 +2,12 @@
 //! (RFC 5802, RFC 7677; channel binding types tls-exporter (RFC 9266) and
 //! tls-server-end-point (RFC 5929)).
 //!
-//! An unknown user fails right after client-first (no simulated exchange).
+//! A user without secrets (unknown, or without a password) gets a simulated
+//! exchange: a salt and keys derived from the server's
+//! [`MechanismContext::unknown_user_key`] and the username, the same every
+//! time, so the exchange fails only at the proof, as a wrong password does
+//! (RFC 5802 9 leaves this to the server; not revealing which users exist
+//! is the safe choice).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -29,6 +34,8 @@ enum State {
         first: ClientFirst,
         server_first: Vec<u8>,
         keys: ScramKeys,
+        /// The keys are simulated: fail at the proof whatever it is.
+        unknown: bool,
     },
     Done,
 }
@@ -80,7 +87,12 @@ impl Scram {
                 first,
                 server_first,
                 keys,
+                unknown,
             } => match self.client_final(data, &first, &server_first, &keys) {
+                // A proof can only match simulated keys by a hash preimage;
+                // refuse anyway.
+                Ok(_) if unknown => Step::Failure(SaslError::UnknownUser),
+                Err(SaslError::BadCredentials) if unknown => Step::Failure(SaslError::UnknownUser),
                 Ok(server_final) => Step::Success {
                     authcid: first.authcid,
                     authzid: first.authzid,
@@ -98,10 +110,11 @@ impl Scram {
         let State::WantSecrets(first) = std::mem::replace(&mut self.state, State::Done) else {
             return Step::Failure(SaslError::OutOfOrder);
         };
-        let Some(secrets) = secrets else {
-            return Step::Failure(SaslError::UnknownUser);
+        let unknown = secrets.is_none();
+        let keys = match secrets {
+            Some(secrets) => secrets.scram(self.hash).clone(),
+            None => simulated_keys(self.hash, &self.ctx.unknown_user_key, &first.authcid),
         };
-        let keys = secrets.scram(self.hash).clone();
         let mut server_first = b"r=".to_vec();
         server_first.extend_from_slice(&first.nonce);
         server_first.extend_from_slice(&self.server_nonce);
@@ -113,6 +126,7 @@ impl Scram {
             first,
             server_first,
             keys,
+            unknown,
         };
         step
     }
@@ -234,6 +248,32 @@ impl Scram {
         let mut out = b"v=".to_vec();
         out.extend_from_slice(B64.encode(server_signature).as_bytes());
         Ok(out)
+    }
+}
+
+/// Keys for a user without secrets: salt, StoredKey and ServerKey are
+/// HMACs of the username under the server's secret, so they are stable per
+/// user (as a real account's are) and unpredictable without the secret.
+/// The iteration count is the one new accounts get.
+fn simulated_keys(hash: ScramHash, secret: &[u8], username: &str) -> ScramKeys {
+    let derive = |label: &[u8]| {
+        let mut data = label.to_vec();
+        data.extend_from_slice(match hash {
+            ScramHash::Sha1 => b"SHA-1".as_slice(),
+            ScramHash::Sha256 => b"SHA-256".as_slice(),
+        });
+        data.push(0);
+        data.extend_from_slice(username.as_bytes());
+        hash.hmac(secret, &data)
+    };
+    let mut salt = derive(b"salt\0");
+    salt.truncate(16);
+    ScramKeys {
+        hash,
+        iterations: super::secrets::SCRAM_ITERATIONS,
+        salt,
+        stored_key: derive(b"stored\0"),
+        server_key: derive(b"server\0"),
     }
 }
 

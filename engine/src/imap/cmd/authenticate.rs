@@ -88,6 +88,7 @@ pub(crate) fn start(s: &mut Session, tag: Tag, mechanism: &str, initial: Option<
         },
         plus_advertised: s.peer.tls_exporter.is_some(),
         external_identity: s.peer.client_key.clone(),
+        unknown_user_key: crate::sasl_key::unknown_user_key(&s.store, &random),
     };
     let mut m = Box::new(ServerMechanism::new(mech, ctx));
     let step = m.start(initial);
