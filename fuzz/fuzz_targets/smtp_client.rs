@@ -49,8 +49,8 @@ fuzz_target!(|data: &[u8]| {
     );
     let mut out = Vec::new();
     let mut closed = false;
-    let mut step = |c: &mut ClientConn, closed: &mut bool| {
-        c.poll_transmit(&mut out);
+    let step = |c: &mut ClientConn, closed: &mut bool, out: &mut Vec<u8>| {
+        c.poll_transmit(out);
         while let Some(a) = c.poll_action() {
             match a {
                 Action::Need(id, Need::TlsHandshake) => {
@@ -67,26 +67,26 @@ fuzz_target!(|data: &[u8]| {
                         })
                     };
                     c.handle_answer(now, id, Answer::TlsHandshake(answer));
-                    c.poll_transmit(&mut out);
+                    c.poll_transmit(out);
                 }
                 Action::Close => *closed = true,
                 _ => {}
             }
         }
     };
-    step(&mut c, &mut closed);
+    step(&mut c, &mut closed, &mut out);
     for piece in rest.split(|&b| b == 0xff) {
         c.handle_input(now, piece);
-        step(&mut c, &mut closed);
+        step(&mut c, &mut closed, &mut out);
     }
     c.handle_timeout(now + Duration::from_secs(3600));
-    step(&mut c, &mut closed);
+    step(&mut c, &mut closed, &mut out);
     c.handle_eof(now);
-    step(&mut c, &mut closed);
+    step(&mut c, &mut closed, &mut out);
     assert!(closed);
     assert!(c.outcome().is_some());
     let len = out.len();
     c.handle_input(now, b"250 ok\r\n");
-    step(&mut c, &mut closed);
+    step(&mut c, &mut closed, &mut out);
     assert_eq!(out.len(), len);
 });
