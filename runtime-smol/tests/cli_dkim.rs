@@ -3,10 +3,13 @@
 //! by the test. Skips only when python3 is missing; a missing dnslib is a
 //! failure (CI installs it).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::io::Write;
+use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+
+#[path = "common/python_server.rs"]
+mod python_server;
 
 /// The ed25519 key of RFC 8032 7.1 test 1 as PKCS#8 v1 PEM.
 const ED_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n";
@@ -46,35 +49,7 @@ os._exit(0)
 /// The server's address, or `None` (test skipped) without python3.
 fn server() -> Option<SocketAddr> {
     static CELL: OnceLock<Option<SocketAddr>> = OnceLock::new();
-    *CELL.get_or_init(|| {
-        if Command::new("python3").arg("--version").output().is_err() {
-            eprintln!("SKIP: python3 is not installed; this test needs it and dnslib");
-            return None;
-        }
-        let mut child = Command::new("python3")
-            .args(["-c", SERVER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(
-            words.first(),
-            Some(&"PORT"),
-            "the dnslib server did not start (python3 -m pip install dnslib)"
-        );
-        // Keep stdin open: the server exits with this process.
-        std::mem::forget(child.stdin.take());
-        std::mem::forget(child);
-        Some(SocketAddr::from((
-            Ipv4Addr::LOCALHOST,
-            words[1].parse().unwrap(),
-        )))
-    })
+    *CELL.get_or_init(|| python_server::start(SERVER))
 }
 
 fn moxide(args: &[&str], stdin: &[u8]) -> Output {

@@ -2,10 +2,12 @@
 //! loopback started by the test. Skips only when python3 is missing; a
 //! missing dnslib is a failure (CI installs it).
 
-use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Command, Stdio};
+use std::net::SocketAddr;
+use std::process::Command;
 use std::sync::OnceLock;
+
+#[path = "common/python_server.rs"]
+mod python_server;
 
 /// The zone: every other name is NXDOMAIN, other types NODATA.
 const SERVER: &str = r#"
@@ -51,35 +53,7 @@ os._exit(0)
 /// The server's address, or `None` (test skipped) without python3.
 fn server() -> Option<SocketAddr> {
     static CELL: OnceLock<Option<SocketAddr>> = OnceLock::new();
-    *CELL.get_or_init(|| {
-        if Command::new("python3").arg("--version").output().is_err() {
-            eprintln!("SKIP: python3 is not installed; this test needs it and dnslib");
-            return None;
-        }
-        let mut child = Command::new("python3")
-            .args(["-c", SERVER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(
-            words.first(),
-            Some(&"PORT"),
-            "the dnslib server did not start (python3 -m pip install dnslib)"
-        );
-        // Keep stdin open: the server exits with this process.
-        std::mem::forget(child.stdin.take());
-        std::mem::forget(child);
-        Some(SocketAddr::from((
-            Ipv4Addr::LOCALHOST,
-            words[1].parse().unwrap(),
-        )))
-    })
+    *CELL.get_or_init(|| python_server::start(SERVER))
 }
 
 fn moxide(args: &[&str], resolver: Option<SocketAddr>) -> (Option<i32>, String, String) {
