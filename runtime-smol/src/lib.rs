@@ -16,9 +16,11 @@ pub mod dns;
 mod line_conn;
 pub mod listen;
 pub mod localserve;
+pub mod outbound;
 pub mod sendmail;
 pub mod serve;
 #[cfg(test)]
 mod serve_tests;
 pub mod session;
 pub mod tls;
+pub mod tls_client;

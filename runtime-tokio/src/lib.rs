@@ -5,6 +5,7 @@
 #[cfg(test)]
 #[path = "../../runtime-smol/src/line_conn.rs"]
 mod line_conn;
+pub mod outbound;
 pub mod serve;
 #[cfg(test)]
 mod serve_tests;
