@@ -12,6 +12,7 @@ pub mod cli_dns;
 pub mod cli_spf;
 pub mod config_cli;
 pub mod dns;
+pub mod idle;
 #[cfg(test)]
 mod line_conn;
 pub mod listen;

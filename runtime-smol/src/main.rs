@@ -198,6 +198,9 @@ fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Re
         let accept = serve::accept_loop(ex.clone(), l, b.security, acceptor.clone(), make);
         ex.spawn(accept).detach();
     }
+    // Flushes memtables and trims the heap once the store has been idle.
+    let shrink = moxide::idle::idle_shrink(prepared.store.clone(), moxide::idle::IDLE_QUIET);
+    ex.spawn(shrink).detach();
     println!("{banner}");
 
     // Storage calls block their thread (fsync): a second executor thread

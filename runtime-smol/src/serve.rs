@@ -32,12 +32,12 @@ const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(300);
 /// Read buffer of a connection: it starts small (commands are short, and
 /// thousands of idle connections must hold little), grows while reads fill
 /// it (APPEND literals) and shrinks back once input is small again.
-const READ_BUF_MIN: usize = 2 * 1024;
+pub const READ_BUF_MIN: usize = 2 * 1024;
 /// Largest read buffer.
-const READ_BUF_MAX: usize = 64 * 1024;
+pub const READ_BUF_MAX: usize = 64 * 1024;
 /// Output buffer capacity kept once everything is written; a larger one
 /// (left by a big FETCH) is freed.
-const OUT_KEEP: usize = 8 * 1024;
+pub const OUT_KEEP: usize = 8 * 1024;
 
 /// Sets glibc malloc up for a long-running server that should give memory
 /// back: at most two arenas (the executor threads and fjall's workers share
@@ -53,8 +53,8 @@ pub fn tune_allocator() {
 
 /// Returns freed heap memory to the system (glibc `malloc_trim`), at most
 /// once per [`TRIM_INTERVAL`]; called after a large response and when a
-/// connection ends.
-fn release_memory() {
+/// connection ends (by the tokio runtime too).
+pub fn release_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         static LAST: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
@@ -69,6 +69,14 @@ fn release_memory() {
         drop(last);
         glibc::trim();
     }
+}
+
+/// Returns freed heap memory to the system now (glibc `malloc_trim`; a
+/// no-op on other C libraries). [`crate::idle::idle_shrink`] calls it
+/// after flushing the store's memtables.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    glibc::trim();
 }
 
 /// Shortest time between two heap trims.
@@ -107,8 +115,10 @@ mod glibc {
     }
 }
 
-/// The read buffer to use after a read of `n` bytes into `buf`.
-fn resize_read_buf(buf: &mut Vec<u8>, n: usize) {
+/// The read buffer to use after a read of `n` bytes into `buf`: four
+/// times larger (up to [`READ_BUF_MAX`]) after a read that filled it,
+/// [`READ_BUF_MIN`] again after a small read. The tokio runtime uses it too.
+pub fn resize_read_buf(buf: &mut Vec<u8>, n: usize) {
     if n == buf.len() && buf.len() < READ_BUF_MAX {
         *buf = vec![0u8; (buf.len() * 4).min(READ_BUF_MAX)];
     } else if buf.len() > READ_BUF_MIN && n <= READ_BUF_MIN / 2 {

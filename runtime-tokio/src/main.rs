@@ -97,6 +97,7 @@ fn main() -> ExitCode {
 /// Runs localserve on a single-threaded tokio runtime until Ctrl-C (or
 /// SIGTERM).
 fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Result<(), String> {
+    moxide::serve::tune_allocator();
     let mut prepared = localserve::prepare_with(opts, ports)?;
     let stop = Arc::new(Notify::new());
     {
@@ -130,6 +131,12 @@ fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Re
             };
             tokio::spawn(serve::accept_loop(l, b.security, acceptor.clone(), make));
         }
+        // Flushes memtables and trims the heap once the store has been idle.
+        let store = prepared.store.clone();
+        tokio::spawn(moxide_tokio::idle::idle_shrink(
+            store,
+            moxide_tokio::idle::IDLE_QUIET,
+        ));
         println!("{banner}");
         stop.notified().await;
         Ok::<(), String>(())

@@ -11,6 +11,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use moxide::listen::Security;
+use moxide::serve::{OUT_KEEP, READ_BUF_MIN, release_memory, resize_read_buf};
 use moxide::session::Session;
 use moxide::tls;
 use moxide_engine::imap::PeerInfo;
@@ -26,8 +27,6 @@ use tokio_rustls::TlsAcceptor;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a write may make no progress before the connection is dropped.
 const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(300);
-/// Read buffer size per connection.
-const READ_BUF: usize = 16 * 1024;
 
 /// Accepts connections forever, one task per connection; `make` builds the
 /// connection for a peer.
@@ -48,6 +47,7 @@ pub async fn accept_loop<C, F>(
                     if let Err(e) = connection(stream, addr, security, acceptor, &*make).await {
                         tracing::debug!(peer = %addr, error = %e, "connection ended");
                     }
+                    release_memory();
                 });
             }
             Err(e) => {
@@ -166,7 +166,9 @@ where
     let mut out: Vec<u8> = Vec::new();
     let mut sent = 0usize;
     let mut dirty = false;
-    let mut buf = vec![0u8; READ_BUF];
+    // Sized as the smol loop's: small while idle, grown while reads fill it
+    // (`moxide::serve::resize_read_buf`).
+    let mut buf = vec![0u8; READ_BUF_MIN];
     let mut eof = false;
     let mut last_write = Instant::now();
     // Answers to the connection's DNS requests (`Need::Dns`).
@@ -178,6 +180,11 @@ where
             out.clear();
             sent = 0;
             conn.poll_transmit(&mut out);
+            // A large response's buffer is freed once written.
+            if out.is_empty() && out.capacity() > OUT_KEEP {
+                out = Vec::new();
+                release_memory();
+            }
             match next_action(&mut *conn, now, &mut out, &dns_tx, &mut dns_pending) {
                 Some(Action::StartTls) => {
                     io.write_all(&out).await?;
@@ -273,6 +280,7 @@ where
                     c.handle_input(now, b.get(..n).unwrap_or_default());
                 })
                 .await?;
+                resize_read_buf(&mut buf, n);
             }
             Step::Eof => {
                 eof = true;
