@@ -1,16 +1,21 @@
-//! `moxide config …`: administration of the localserve data directory from
-//! the command line. The commands themselves live in
-//! [`moxide_engine::admin`]; this is their clap front end.
+//! `moxide config …`: administration of a server's data from the command
+//! line: of `moxide serve` with `--config PATH/moxide.toml`, of the
+//! localserve directory with `--dir DIR` (the default). The commands
+//! themselves live in [`moxide_engine::admin`] and
+//! [`moxide_engine::config`]; this is their clap front end.
 //!
-//! The store is opened directly, so the server using the directory must be
-//! stopped first (the database allows one process at a time).
+//! The store is opened directly, so the server using it must be stopped
+//! first (the database allows one process at a time).
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
-use moxide_engine::admin::{keygen, tlspubkey};
+use moxide_engine::admin::{account, keygen, tlspubkey};
+use moxide_engine::config::Domains;
+use moxide_engine::config::dkim_add::{self, KeyAlgorithm};
+use moxide_storage::Store;
 
 use crate::localserve;
 
@@ -20,6 +25,10 @@ pub struct ConfigArgs {
     /// The localserve directory [default: $HOME/.config/moxide-localserve].
     #[arg(long, value_name = "DIR", global = true)]
     pub dir: Option<PathBuf>,
+    /// The moxide.toml of `moxide serve` (its data directory and domains)
+    /// instead of the localserve directory.
+    #[arg(long, value_name = "PATH", global = true, conflicts_with = "dir")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: ConfigCommand,
 }
@@ -32,6 +41,83 @@ pub enum ConfigCommand {
     /// submission without AUTH).
     #[command(subcommand)]
     Tlspubkey(TlsPubKeyCommand),
+    /// Accounts: add, list, rm, passwd, addaddr, rmaddr, quota.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// DKIM keys of the domains in domains.toml (needs --config).
+    #[command(subcommand)]
+    Dkim(DkimCommand),
+}
+
+/// `moxide config account …`.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create account NAME with address ADDRESS (in a configured domain
+    /// with --config) and the mailboxes Inbox, Sent, Archive, Trash,
+    /// Drafts, Junk.
+    Add {
+        /// The account name (also a login name).
+        name: String,
+        /// Its first address (also a login name).
+        address: String,
+        /// Read the password from the first line of standard input;
+        /// without it the account has no password until `passwd`.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts: name, quota, whether a password is set,
+    /// addresses (tab-separated, under a header line).
+    List,
+    /// Remove account NAME with all its messages and addresses.
+    Rm {
+        /// The account.
+        name: String,
+        /// Confirm: the account's mail is deleted for good.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Set the password of NAME to the first line of standard input.
+    Passwd {
+        /// The account.
+        name: String,
+    },
+    /// Add ADDRESS to account NAME.
+    Addaddr {
+        /// The account.
+        name: String,
+        /// The new address.
+        address: String,
+    },
+    /// Remove ADDRESS from its account (an account keeps at least one).
+    Rmaddr {
+        /// The address.
+        address: String,
+    },
+    /// Set the quota of NAME: bytes (suffixes k, m, g, t), "unlimited" or
+    /// "default".
+    Quota {
+        /// The account.
+        name: String,
+        /// The quota.
+        quota: String,
+    },
+}
+
+/// `moxide config dkim …`.
+#[derive(Debug, Subcommand)]
+pub enum DkimCommand {
+    /// Make a key for SELECTOR of DOMAIN next to domains.toml, add the
+    /// selector to the domain and sign with it, and print the DNS record
+    /// to publish.
+    Add {
+        /// A domain of domains.toml.
+        domain: String,
+        /// The new selector (one DNS label, e.g. 2024a).
+        selector: String,
+        /// ed25519 or rsa2048.
+        #[arg(long, default_value = "ed25519")]
+        algorithm: String,
+    },
 }
 
 /// `moxide config tlspubkey …`.
@@ -84,7 +170,14 @@ pub enum TlsPubKeyCommand {
 /// Runs `moxide config …`; returns what to print, or an error message for
 /// the user.
 pub fn run(args: ConfigArgs) -> Result<String, String> {
-    let ConfigCommand::Tlspubkey(cmd) = args.command;
+    let cmd = match args.command {
+        ConfigCommand::Tlspubkey(cmd) => cmd,
+        ConfigCommand::Account(cmd) => return run_account(args.dir, args.config, cmd),
+        ConfigCommand::Dkim(cmd) => return run_dkim(args.config, cmd),
+    };
+    if args.config.is_some() {
+        return Err("tlspubkey works on the localserve directory; use --dir, not --config".into());
+    }
     // gen needs no store.
     if let TlsPubKeyCommand::Gen { stem } = &cmd {
         return generate(stem);
@@ -158,6 +251,117 @@ pub fn run(args: ConfigArgs) -> Result<String, String> {
         .persist()
         .map_err(|e| format!("writing the store to disk: {e}"))?;
     Ok(out)
+}
+
+/// The store and the domains of `--config`, else the localserve store.
+fn open(dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<(Store, Option<Domains>), String> {
+    if let Some(path) = config {
+        let cfg = moxide_engine::config::load(&path).map_err(|e| e.to_string())?;
+        let store = crate::serve_cmd::open_store(&cfg.data_dir).map_err(|e| {
+            if e.contains("stop it first") {
+                e.replace("another moxide", "`moxide serve`")
+            } else {
+                e
+            }
+        })?;
+        return Ok((store, Some(cfg.domains)));
+    }
+    let dir = match dir {
+        Some(d) => d,
+        None => localserve::default_dir()?,
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "{}: no such directory (start `moxide localserve --dir {}` once to create it)",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    let (store, _) = localserve::open_store(&dir).map_err(|e| {
+        if e.to_ascii_lowercase().contains("locked") {
+            format!("{e} (is `moxide localserve` running with this directory? stop it first)")
+        } else {
+            e
+        }
+    })?;
+    Ok((store, None))
+}
+
+/// The password on standard input.
+fn read_password() -> Result<String, String> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|e| format!("reading the password from standard input: {e}"))?;
+    account::password_from_input(&input).map_err(|e| e.to_string())
+}
+
+/// `account …`.
+fn run_account(
+    dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+    cmd: AccountCommand,
+) -> Result<String, String> {
+    if let AccountCommand::Rm { name, yes: false } = &cmd {
+        return Err(format!(
+            "removing account {name:?} deletes all its messages for good; add --yes to do it"
+        ));
+    }
+    // Read the password before opening the store (a prompt must not hold
+    // the database).
+    let password = match &cmd {
+        AccountCommand::Add {
+            password_stdin: true,
+            ..
+        }
+        | AccountCommand::Passwd { .. } => Some(read_password()?),
+        _ => None,
+    };
+    let (store, domains) = open(dir, config)?;
+    let d = domains.as_ref();
+    let out = match cmd {
+        AccountCommand::Add { name, address, .. } => {
+            account::add(&store, &name, &address, password.as_deref(), d)
+        }
+        AccountCommand::List => account::list(&store),
+        AccountCommand::Rm { name, .. } => account::remove(&store, &name),
+        AccountCommand::Passwd { name } => {
+            account::set_password(&store, &name, password.as_deref().unwrap_or_default())
+        }
+        AccountCommand::Addaddr { name, address } => {
+            account::add_address(&store, &name, &address, d)
+        }
+        AccountCommand::Rmaddr { address } => account::remove_address(&store, &address),
+        AccountCommand::Quota { name, quota } => account::set_quota(&store, &name, &quota),
+    }
+    .map_err(|e| e.to_string())?;
+    store
+        .persist()
+        .map_err(|e| format!("writing the store to disk: {e}"))?;
+    Ok(out)
+}
+
+/// `dkim …`.
+fn run_dkim(config: Option<PathBuf>, cmd: DkimCommand) -> Result<String, String> {
+    let DkimCommand::Add {
+        domain,
+        selector,
+        algorithm,
+    } = cmd;
+    let Some(path) = config else {
+        return Err("dkim add edits domains.toml: give --config PATH/moxide.toml".into());
+    };
+    let alg = KeyAlgorithm::parse(&algorithm)?;
+    let cfg = moxide_engine::config::load(&path).map_err(|e| e.to_string())?;
+    let rng = moxide_proto::dkim::SystemRandom::new();
+    let added = dkim_add::add_selector(&cfg.domains.path, &domain, &selector, alg, &rng)?;
+    Ok(format!(
+        "wrote {}\nadded selector {} to {} (signing with it); restart moxide serve to use it\npublish this DNS record:\n{}\n",
+        added.key_file.display(),
+        selector.to_ascii_lowercase(),
+        cfg.domains.path.display(),
+        added.zone_line()
+    ))
 }
 
 /// `gen STEM`.

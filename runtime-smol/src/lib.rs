@@ -9,6 +9,7 @@ pub mod cli_dane;
 pub mod cli_dkim;
 pub mod cli_dmarc;
 pub mod cli_dns;
+pub mod cli_queue;
 pub mod cli_spf;
 pub mod config_cli;
 pub mod dns;
@@ -20,6 +21,7 @@ pub mod localserve;
 pub mod outbound;
 pub mod sendmail;
 pub mod serve;
+pub mod serve_cmd;
 #[cfg(test)]
 mod serve_tests;
 pub mod session;

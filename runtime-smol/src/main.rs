@@ -12,6 +12,12 @@
 //! - `moxide config [--dir DIR] tlspubkey list|get|add|rm|gen`: TLS
 //!   client-certificate keys of the localserve directory (see
 //!   [`moxide::config_cli`]).
+//! - `moxide serve --config PATH`: the production server of a moxide.toml
+//!   and domains.toml (see [`moxide::serve_cmd`]).
+//! - `moxide config [--config PATH | --dir DIR] account|dkim …`: accounts
+//!   and DKIM keys (see [`moxide::config_cli`]).
+//! - `moxide queue [--config PATH | --dir DIR] list|hold|unhold|schedule|
+//!   drop|fail|dump`: the outgoing queue (see [`moxide::cli_queue`]).
 //! - `moxide version`: prints the version.
 
 use std::path::PathBuf;
@@ -72,9 +78,18 @@ enum Command {
     Dmarc(moxide::cli_dmarc::DmarcArgs),
     /// DANE: dial HOST:PORT (TLSA records, STARTTLS, certificate check).
     Dane(moxide::cli_dane::DaneArgs),
-    /// Administer the localserve directory (stop localserve first): TLS
-    /// client-certificate keys.
+    /// Administer a server's accounts, DKIM keys and TLS client keys
+    /// (`--config PATH` for `moxide serve`, else the localserve directory;
+    /// stop the server first).
     Config(moxide::config_cli::ConfigArgs),
+    /// The outgoing queue: list, hold, unhold, schedule, drop, fail, dump
+    /// (`--config PATH` for `moxide serve`, else the localserve directory;
+    /// stop the server first).
+    Queue(moxide::cli_queue::QueueArgs),
+    /// Run the mail server of a production configuration: `moxide serve
+    /// --config /etc/moxide/moxide.toml` (SIGTERM or Ctrl-C stops it);
+    /// `--example-config` prints a documented moxide.toml and domains.toml.
+    Serve(moxide::serve_cmd::ServeArgs),
     /// Print the version.
     Version,
 }
@@ -114,6 +129,12 @@ fn main() -> ExitCode {
         Command::Dkim(args) => moxide::cli_dkim::run(args),
         Command::Dmarc(args) => moxide::cli_dmarc::run(args),
         Command::Dane(args) => moxide::cli_dane::run(args),
+        Command::Serve(args) => {
+            if !args.example_config {
+                init_logging();
+            }
+            moxide::serve_cmd::run(args)
+        }
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -134,6 +155,23 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("moxide config: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Queue(args) => match moxide::cli_queue::run(args) {
+            Ok(out) => {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                match stdout.write_all(&out).and_then(|()| stdout.flush()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("moxide queue: writing the output: {e}");
+                        ExitCode::from(1)
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("moxide queue: {e}");
                 ExitCode::from(1)
             }
         },

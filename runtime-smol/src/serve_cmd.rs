@@ -1,0 +1,346 @@
+//! `moxide serve --config PATH/moxide.toml`: the production server. Reads
+//! `moxide.toml` and `domains.toml` ([`moxide_engine::config`]), loads
+//! every listener's certificate and the DKIM keys, binds every listener
+//! (before opening the store, so a second server on the same ports stops
+//! without touching the database), opens the store in the data directory
+//! and serves until SIGTERM or Ctrl-C, then makes the store durable.
+//!
+//! - SMTP (inbound): STARTTLS offered, recipients are the accounts'
+//!   addresses, sender checks (iprev, SPF, DKIM, DMARC) through the
+//!   configured resolver unless `sender_checks = false`.
+//! - Submission and submissions: AUTH only over TLS; the From address must
+//!   be the account's; Message-ID and Date added; DKIM-signed with the
+//!   selectors of the From domain. Without the outgoing queue, mail to
+//!   local accounts is delivered and other recipients are refused.
+//! - IMAP and IMAPS: login only over TLS.
+//!
+//! `moxide serve --example-config` prints a documented `moxide.toml` and
+//! `domains.toml`.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+use futures_rustls::TlsAcceptor;
+use moxide_engine::config::{self, Config, Service, example};
+use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
+use moxide_engine::smtp::dkim_sign::DkimSigning;
+use moxide_engine::smtp::{SmtpConfig, SmtpSession};
+use moxide_storage::{Store, StoreConfig};
+use smol::Executor;
+
+use crate::listen::{self, Security};
+use crate::{serve, tls};
+
+/// `moxide serve` arguments.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The moxide.toml to serve with (it names domains.toml).
+    #[arg(long, value_name = "PATH", required_unless_present = "example_config")]
+    pub config: Option<PathBuf>,
+    /// Print a documented example moxide.toml and domains.toml and exit.
+    #[arg(long)]
+    pub example_config: bool,
+}
+
+/// What `--example-config` prints: both files, each under a line naming
+/// it.
+pub fn example_text() -> String {
+    format!(
+        "# ===== moxide.toml =====\n{}\n# ===== domains.toml =====\n{}",
+        example::SERVER,
+        example::DOMAINS
+    )
+}
+
+/// One bound socket and what it serves.
+#[derive(Debug)]
+pub struct Bound {
+    /// The listener's name in the configuration.
+    pub listener: String,
+    /// The service.
+    pub service: Service,
+    /// The address (the port the OS chose for port 0).
+    pub addr: SocketAddr,
+    /// The socket, non-blocking.
+    pub socket: TcpListener,
+    /// The listener's TLS configuration.
+    pub tls: Arc<rustls::ServerConfig>,
+}
+
+/// The server set up and listening, ready to serve.
+pub struct Prepared {
+    /// The configuration.
+    pub config: Config,
+    /// The bound sockets, in configuration order.
+    pub bound: Vec<Bound>,
+    /// The store.
+    pub store: Arc<Store>,
+    /// IMAP sessions' configuration.
+    pub imap: Arc<ImapConfig>,
+    /// Inbound SMTP sessions' configuration.
+    pub smtp: Arc<SmtpConfig>,
+    /// Submission sessions' configuration.
+    pub submission: Arc<SmtpConfig>,
+}
+
+/// Loads the configuration and sets everything up; errors are messages
+/// for the admin, without the "moxide serve: " prefix.
+pub fn prepare(path: &Path) -> Result<Prepared, String> {
+    let config = config::load(path).map_err(|e| e.to_string())?;
+    let dkim = DkimSigning::from_domains(&config.domains).map_err(|e| e.to_string())?;
+    let mut bound = Vec::new();
+    for l in &config.listeners {
+        let tls = tls::load(&l.tls_cert, &l.tls_key).map_err(|e| match e {
+            tls::TlsError::Pem { path, detail } => format!(
+                "listener {}: {}: {detail} (tls_cert must hold a PEM certificate chain, tls_key its PEM private key)",
+                l.name,
+                path.display()
+            ),
+            other => format!("listener {}: {other}", l.name),
+        })?;
+        for (service, port) in &l.services {
+            for ip in &l.ips {
+                let addr = SocketAddr::new(*ip, *port);
+                let socket = listen::bind(addr).map_err(|e| {
+                    let what = format!(
+                        "cannot listen on {addr} for {} of listener {}",
+                        service.as_str(),
+                        l.name
+                    );
+                    if e.kind() == io::ErrorKind::AddrInUse {
+                        format!(
+                            "{what}: address in use (is another moxide or mail server running?)"
+                        )
+                    } else {
+                        format!("{what}: {e}")
+                    }
+                })?;
+                bound.push(Bound {
+                    listener: l.name.clone(),
+                    service: *service,
+                    addr: socket.local_addr().unwrap_or(addr),
+                    socket,
+                    tls: tls.clone(),
+                });
+            }
+        }
+    }
+    if !config.resolver.is_empty() {
+        let r = crate::dns::Resolver::with_servers(config.resolver.clone());
+        if crate::dns::install_shared(r).is_err() {
+            tracing::warn!(
+                "a DNS resolver is already in use; resolver = {:?} not installed",
+                config.resolver
+            );
+        }
+    }
+    let store = open_store(&config.data_dir)?;
+    let imap = Arc::new(ImapConfig {
+        greeting: format!("{} moxide IMAP ready", config.hostname),
+        ..ImapConfig::default()
+    });
+    let dkim = Arc::new(dkim);
+    let smtp_cfg = |mut c: SmtpConfig| {
+        c.server.tls_available = true;
+        // Failed logins count per client IP across IMAP and SMTP.
+        c.login_limit = imap.login_limit.clone();
+        c.dkim = dkim.clone();
+        c.shared()
+    };
+    let smtp = smtp_cfg(SmtpConfig {
+        sender_checks: config.sender_checks,
+        ..SmtpConfig::inbound(&config.hostname)
+    });
+    let submission = smtp_cfg(SmtpConfig::submission(&config.hostname));
+    Ok(Prepared {
+        config,
+        bound,
+        store: Arc::new(store),
+        imap,
+        smtp,
+        submission,
+    })
+}
+
+/// Opens (or creates) the store in `dir`.
+pub fn open_store(dir: &Path) -> Result<Store, String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("data_dir {}: cannot create: {e}", dir.display()))?;
+    Store::open(dir, StoreConfig::default()).map_err(|e| {
+        let msg = format!("opening the store in {}: {e}", dir.display());
+        if msg.to_ascii_lowercase().contains("lock") {
+            format!("{msg} (is another moxide using this data directory? stop it first)")
+        } else {
+            msg
+        }
+    })
+}
+
+impl Prepared {
+    /// The line printed once serving: host name, each service's
+    /// addresses, the data directory.
+    pub fn banner(&self) -> String {
+        let parts: Vec<String> = self
+            .bound
+            .iter()
+            .map(|b| format!("{} {}", b.service.as_str(), b.addr))
+            .collect();
+        format!(
+            "moxide serve: {}: {}; data in {}",
+            self.config.hostname,
+            parts.join(", "),
+            self.config.data_dir.display()
+        )
+    }
+
+    /// Serves until `stop` yields (SIGTERM/Ctrl-C), then makes the store
+    /// durable.
+    pub fn run(mut self, stop: smol::channel::Receiver<()>) -> Result<(), String> {
+        let ex = Arc::new(Executor::new());
+        let imap = Arc::new(session_factory(self.imap.clone(), self.store.clone()));
+        let smtp = Arc::new(smtp_factory(self.smtp.clone(), self.store.clone()));
+        let submission = Arc::new(smtp_factory(self.submission.clone(), self.store.clone()));
+        for b in std::mem::take(&mut self.bound) {
+            let l = serve::async_listener(b.socket)
+                .map_err(|e| format!("listening on {}: {e}", b.addr))?;
+            let acceptor = TlsAcceptor::from(b.tls);
+            let security = if b.service.implicit_tls() {
+                Security::Implicit
+            } else {
+                Security::StartTls
+            };
+            match b.service {
+                Service::Imap | Service::Imaps => ex
+                    .spawn(serve::accept_loop(
+                        ex.clone(),
+                        l,
+                        security,
+                        acceptor,
+                        imap.clone(),
+                    ))
+                    .detach(),
+                Service::Smtp => ex
+                    .spawn(serve::accept_loop(
+                        ex.clone(),
+                        l,
+                        security,
+                        acceptor,
+                        smtp.clone(),
+                    ))
+                    .detach(),
+                Service::Submission | Service::Submissions => ex
+                    .spawn(serve::accept_loop(
+                        ex.clone(),
+                        l,
+                        security,
+                        acceptor,
+                        submission.clone(),
+                    ))
+                    .detach(),
+            }
+        }
+        // Storage calls block their thread (fsync): a second executor
+        // thread keeps other connections going meanwhile.
+        let (done_tx, done_rx) = smol::channel::bounded::<()>(1);
+        let worker = {
+            let ex = ex.clone();
+            std::thread::Builder::new()
+                .name("moxide-exec".into())
+                .spawn(move || smol::block_on(ex.run(done_rx.recv())))
+                .map_err(|e| format!("starting a thread: {e}"))?
+        };
+        let _ = smol::block_on(ex.run(stop.recv()));
+        drop(done_tx);
+        let _ = worker.join();
+        self.store
+            .persist()
+            .map_err(|e| format!("writing the store to disk: {e}"))?;
+        eprintln!("moxide serve: stopped");
+        Ok(())
+    }
+}
+
+fn clock() -> WallClock {
+    let unix_at = match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    };
+    WallClock {
+        unix_at,
+        instant_at: Instant::now(),
+    }
+}
+
+/// SASL nonces and message ids from the OS random source; without one no
+/// session can be secure, so a failure ends the process.
+fn random_nonce() -> [u8; 18] {
+    let mut b = [0u8; 18];
+    if let Err(e) = getrandom::fill(&mut b) {
+        eprintln!("moxide: the OS random source failed: {e}");
+        std::process::abort();
+    }
+    b
+}
+
+fn session_factory(
+    imap: Arc<ImapConfig>,
+    store: Arc<Store>,
+) -> impl Fn(PeerInfo) -> Session + Send + Sync + 'static {
+    move |peer| {
+        Session::new(
+            imap.clone(),
+            store.clone(),
+            peer,
+            clock(),
+            Box::new(random_nonce),
+        )
+    }
+}
+
+fn smtp_factory(
+    cfg: Arc<SmtpConfig>,
+    store: Arc<Store>,
+) -> impl Fn(PeerInfo) -> SmtpSession + Send + Sync + 'static {
+    move |peer| {
+        SmtpSession::new(
+            cfg.clone(),
+            store.clone(),
+            peer,
+            clock(),
+            Box::new(random_nonce),
+        )
+    }
+}
+
+/// Runs `moxide serve`.
+pub fn run(args: ServeArgs) -> ExitCode {
+    if args.example_config {
+        print!("{}", example_text());
+        return ExitCode::SUCCESS;
+    }
+    let Some(path) = args.config else {
+        eprintln!("moxide serve: --config PATH is required");
+        return ExitCode::from(2);
+    };
+    serve::tune_allocator();
+    let result = prepare(&path).and_then(|p| {
+        let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
+        crate::localserve::on_interrupt(move || {
+            let _ = stop_tx.try_send(());
+        })?;
+        println!("{}", p.banner());
+        p.run(stop_rx)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("moxide serve: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
