@@ -9,10 +9,12 @@ pub mod cli_dane;
 pub mod cli_dkim;
 pub mod cli_dmarc;
 pub mod cli_dns;
+pub mod cli_mtasts;
 pub mod cli_queue;
 pub mod cli_spf;
 pub mod config_cli;
 pub mod dns;
+pub mod https;
 pub mod idle;
 #[cfg(test)]
 mod line_conn;

@@ -78,6 +78,8 @@ enum Command {
     Dmarc(moxide::cli_dmarc::DmarcArgs),
     /// DANE: dial HOST:PORT (TLSA records, STARTTLS, certificate check).
     Dane(moxide::cli_dane::DaneArgs),
+    /// MTA-STS: the record and policy of a domain (`mtasts lookup DOMAIN`).
+    Mtasts(moxide::cli_mtasts::MtastsArgs),
     /// Administer a server's accounts, DKIM keys and TLS client keys
     /// (`--config PATH` for `moxide serve`, else the localserve directory;
     /// stop the server first).
@@ -135,6 +137,7 @@ fn main() -> ExitCode {
             }
             moxide::serve_cmd::run(args)
         }
+        Command::Mtasts(args) => moxide::cli_mtasts::run(args),
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

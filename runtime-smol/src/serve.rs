@@ -16,7 +16,6 @@ use futures_lite::{FutureExt, future};
 use futures_rustls::TlsAcceptor;
 use moxide_engine::imap::PeerInfo;
 use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
-use moxide_proto::dns::Lookup;
 use smol::Executor;
 use smol::channel::{Receiver, Sender};
 
@@ -262,8 +261,8 @@ enum Step {
     Eof,
     Timer,
     Notified,
-    /// A DNS answer for the connection.
-    Dns((NeedId, Lookup)),
+    /// An answer to one of the connection's requests (DNS, HTTPS).
+    Answer((NeedId, Answer)),
 }
 
 /// Drives `conn` over `io` until it closes or asks for STARTTLS; gives the
@@ -295,8 +294,8 @@ where
     let mut buf = vec![0u8; READ_BUF_MIN];
     let mut eof = false;
     let mut last_write = Instant::now();
-    // Answers to the connection's DNS requests (`Need::Dns`).
-    let (dns_tx, dns_rx) = smol::channel::unbounded::<(NeedId, Lookup)>();
+    // Answers to the connection's requests (`Need::Dns`, `Need::Https`).
+    let (dns_tx, dns_rx) = smol::channel::unbounded::<(NeedId, Answer)>();
     let mut dns_pending = 0usize;
     loop {
         let now = Instant::now();
@@ -386,7 +385,7 @@ where
                 return Poll::Ready(Ok(Step::Notified));
             }
             if let Poll::Ready(Ok(answer)) = dns_answer.as_mut().poll(cx) {
-                return Poll::Ready(Ok(Step::Dns(answer)));
+                return Poll::Ready(Ok(Step::Answer(answer)));
             }
             Poll::Pending
         })
@@ -405,10 +404,10 @@ where
                 (conn, ()) = off_executor(conn, (), move |c, _| c.handle_eof(now)).await;
             }
             Step::Notified => conn.handle_changes(now),
-            Step::Dns((id, lookup)) => {
+            Step::Answer((id, answer)) => {
                 dns_pending = dns_pending.saturating_sub(1);
                 (conn, ()) = off_executor(conn, (), move |c, _| {
-                    c.handle_answer(now, id, Answer::Dns(lookup));
+                    c.handle_answer(now, id, answer);
                 })
                 .await;
             }
@@ -451,7 +450,7 @@ fn next_action<C: Conn + ?Sized>(
     conn: &mut C,
     now: Instant,
     out: &mut Vec<u8>,
-    dns: &Sender<(NeedId, Lookup)>,
+    dns: &Sender<(NeedId, Answer)>,
     dns_pending: &mut usize,
 ) -> Option<Action> {
     while let Some(action) = conn.poll_action() {
@@ -466,7 +465,19 @@ fn next_action<C: Conn + ?Sized>(
                 let (resolver, tx) = (crate::dns::shared(), dns.clone());
                 smol::spawn(async move {
                     let lookup = resolver.lookup(query).await;
-                    let _ = tx.send((id, lookup)).await;
+                    let _ = tx.send((id, Answer::Dns(lookup))).await;
+                })
+                .detach();
+                *dns_pending += 1;
+            }
+            Action::Need(id, Need::Https(req)) => {
+                // Fetched on smol's global executor with the process's
+                // TLS roots (bounded by the request's own timeout); the
+                // answer comes back like a DNS answer.
+                let tx = dns.clone();
+                smol::spawn(async move {
+                    let outcome = crate::https::get_shared(&req).await;
+                    let _ = tx.send((id, Answer::Https(outcome))).await;
                 })
                 .detach();
                 *dns_pending += 1;

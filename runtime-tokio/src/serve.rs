@@ -16,7 +16,6 @@ use moxide::session::Session;
 use moxide::tls;
 use moxide_engine::imap::PeerInfo;
 use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
-use moxide_proto::dns::Lookup;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -144,8 +143,8 @@ enum Step {
     Eof,
     Timer,
     Notified,
-    /// A DNS answer for the connection.
-    Dns((NeedId, Lookup)),
+    /// An answer to one of the connection's requests (DNS, HTTPS).
+    Answer((NeedId, Answer)),
 }
 
 /// Drives `conn` over `io` until it closes or asks for STARTTLS; gives the
@@ -171,8 +170,8 @@ where
     let mut buf = vec![0u8; READ_BUF_MIN];
     let mut eof = false;
     let mut last_write = Instant::now();
-    // Answers to the connection's DNS requests (`Need::Dns`).
-    let (dns_tx, mut dns_rx) = tokio::sync::mpsc::unbounded_channel::<(NeedId, Lookup)>();
+    // Answers to the connection's requests (`Need::Dns`, `Need::Https`).
+    let (dns_tx, mut dns_rx) = tokio::sync::mpsc::unbounded_channel::<(NeedId, Answer)>();
     let mut dns_pending = 0usize;
     loop {
         let now = Instant::now();
@@ -268,7 +267,7 @@ where
                 return Poll::Ready(Ok(Step::Notified));
             }
             if let Poll::Ready(Some(answer)) = dns_rx.poll_recv(cx) {
-                return Poll::Ready(Ok(Step::Dns(answer)));
+                return Poll::Ready(Ok(Step::Answer(answer)));
             }
             Poll::Pending
         })
@@ -287,10 +286,10 @@ where
                 (conn, ()) = off_runtime(conn, (), move |c, _| c.handle_eof(now)).await?;
             }
             Step::Notified => conn.handle_changes(now),
-            Step::Dns((id, lookup)) => {
+            Step::Answer((id, answer)) => {
                 dns_pending = dns_pending.saturating_sub(1);
                 (conn, ()) = off_runtime(conn, (), move |c, _| {
-                    c.handle_answer(now, id, Answer::Dns(lookup));
+                    c.handle_answer(now, id, answer);
                 })
                 .await?;
             }
@@ -330,12 +329,15 @@ where
 /// answered on the spot, their output appended to `out`; DNS requests go
 /// to the process's resolver (`moxide::dns::shared`, shared with the smol
 /// binary: its driver runs on smol's global executor, usable from tokio)
-/// and their answers come back through `dns`.
+/// and their answers come back through `dns`, as do those of HTTPS
+/// requests (`moxide::https::get_shared`, the smol binary's client: its
+/// sockets and timer run on async-io's reactor thread, so a tokio task
+/// can poll it).
 fn next_action<C: Conn + ?Sized>(
     conn: &mut C,
     now: Instant,
     out: &mut Vec<u8>,
-    dns: &UnboundedSender<(NeedId, Lookup)>,
+    dns: &UnboundedSender<(NeedId, Answer)>,
     dns_pending: &mut usize,
 ) -> Option<Action> {
     while let Some(action) = conn.poll_action() {
@@ -348,7 +350,15 @@ fn next_action<C: Conn + ?Sized>(
                 let (resolver, tx) = (moxide::dns::shared(), dns.clone());
                 tokio::spawn(async move {
                     let lookup = resolver.lookup(query).await;
-                    let _ = tx.send((id, lookup));
+                    let _ = tx.send((id, Answer::Dns(lookup)));
+                });
+                *dns_pending += 1;
+            }
+            Action::Need(id, Need::Https(req)) => {
+                let tx = dns.clone();
+                tokio::spawn(async move {
+                    let outcome = moxide::https::get_shared(&req).await;
+                    let _ = tx.send((id, Answer::Https(outcome)));
                 });
                 *dns_pending += 1;
             }

@@ -2,6 +2,8 @@
 //! binds a loopback port, prints `PORT <n>` and serves until its standard
 //! input closes, which happens when the test process exits.
 
+#![allow(dead_code)] // each test crate uses a part
+
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
@@ -11,12 +13,22 @@ use std::process::{Command, Stdio};
 /// Panics with the install hint when the script does not start (dnslib
 /// missing).
 pub fn start(script: &str) -> Option<SocketAddr> {
+    start_with_args(script, &[])
+}
+
+/// [`start`] with `args` as the script's `sys.argv[1..]`.
+pub fn start_with_args(script: &str, args: &[&str]) -> Option<SocketAddr> {
     if Command::new("python3").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "python3 is not installed (CI=true: .ci/run installs it)"
+        );
         eprintln!("SKIP: python3 is not installed; this test needs it and dnslib");
         return None;
     }
     let mut child = Command::new("python3")
         .args(["-c", script])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
