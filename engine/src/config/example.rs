@@ -65,6 +65,10 @@ dane = true
 # Allow delivery to loopback and private addresses. Only for tests.
 # Default: false.
 allow_loopback = false
+# PEM files of CA certificates to trust besides the web PKI's roots when
+# verifying MX hosts under MTA-STS, fetching MTA-STS policies and reaching
+# smarthosts: a private CA. Default: none.
+# extra_ca_files = ["/etc/moxide/private-ca.pem"]
 
 # Transports: other ways out than the default, direct delivery to the MX
 # hosts of each recipient domain on port 25. Each is a [transports.NAME]

@@ -15,6 +15,7 @@
 pub mod dkim_add;
 pub mod domains;
 pub mod example;
+pub mod outgoing;
 pub mod server;
 
 #[cfg(test)]

@@ -63,6 +63,8 @@ struct RawDelivery {
     dane: bool,
     #[serde(default)]
     allow_loopback: bool,
+    #[serde(default)]
+    extra_ca_files: Vec<PathBuf>,
 }
 
 impl Default for RawDelivery {
@@ -71,6 +73,7 @@ impl Default for RawDelivery {
             pkix: true,
             dane: true,
             allow_loopback: false,
+            extra_ca_files: Vec::new(),
         }
     }
 }
@@ -116,6 +119,10 @@ pub struct Config {
     pub listeners: Vec<Listener>,
     /// How outgoing deliveries verify TLS.
     pub delivery: DeliveryTls,
+    /// PEM files of CA certificates trusted besides the web PKI's roots
+    /// for outgoing PKIX verification (MTA-STS hosts and policy fetches,
+    /// smarthosts): a private CA. `[delivery] extra_ca_files`.
+    pub extra_ca_files: Vec<PathBuf>,
     /// Named transports besides the implicit `direct` one.
     pub transports: BTreeMap<String, Transport>,
     /// Which transport carries which mail; first match wins, no match:
@@ -283,6 +290,20 @@ impl Config {
             let at = format!("routes[{n}]");
             routes.push(route(path, &at, r, &transports)?);
         }
+        let mut extra_ca_files = Vec::new();
+        for (n, p) in raw.delivery.extra_ca_files.iter().enumerate() {
+            let full = resolve_path(&base, p);
+            if !full.is_file() {
+                return Err(err(
+                    &format!("delivery.extra_ca_files[{n}]"),
+                    format!(
+                        "{}: no such file; list PEM files of CA certificates (relative paths start at the directory of this file)",
+                        full.display()
+                    ),
+                ));
+            }
+            extra_ca_files.push(full);
+        }
         let domains_path = resolve_path(&base, &raw.domains_file);
         let domains = Domains::load(&domains_path)?;
         if domains.domains.is_empty() {
@@ -304,6 +325,7 @@ impl Config {
                 dane: raw.delivery.dane,
                 allow_loopback: raw.delivery.allow_loopback,
             },
+            extra_ca_files,
             transports,
             routes,
             domains,

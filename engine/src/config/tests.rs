@@ -123,6 +123,7 @@ fn the_example_parses_to_the_documented_values() {
             dane: true,
             allow_loopback: false,
         },
+        extra_ca_files: Vec::new(),
         transports,
         routes: vec![Route {
             from_domains: Vec::new(),
@@ -195,7 +196,8 @@ fn minimal_config_defaults() {
         vec![(Service::Smtp, 0), (Service::Submission, 0)]
     );
     assert!(cfg.transports.is_empty() && cfg.routes.is_empty());
-    let extra = "resolver = [\"127.0.0.1:5353\"]\nsender_checks = false\n[delivery]\ndane = false\nallow_loopback = true\n[transports.t]\nkind = \"direct\"\nport = 2525\n[transports.s]\nkind = \"smarthost\"\nhost = \"relay.test\"\n[[routes]]\nfrom_domains = [\"A.test\"]\ntransport = \"t\"\n";
+    assert!(cfg.extra_ca_files.is_empty());
+    let extra = "resolver = [\"127.0.0.1:5353\"]\nsender_checks = false\n[delivery]\ndane = false\nallow_loopback = true\nextra_ca_files = [\"k.pem\"]\n[transports.t]\nkind = \"direct\"\nport = 2525\n[transports.s]\nkind = \"smarthost\"\nhost = \"relay.test\"\n[[routes]]\nfrom_domains = [\"A.test\"]\ntransport = \"t\"\n";
     let cfg = minimal(d, extra, ONE_DOMAIN).unwrap();
     assert_eq!(cfg.resolver, vec!["127.0.0.1:5353".parse().unwrap()]);
     assert!(!cfg.sender_checks);
@@ -207,6 +209,7 @@ fn minimal_config_defaults() {
             allow_loopback: true
         }
     );
+    assert_eq!(cfg.extra_ca_files, vec![d.join("k.pem")]);
     assert_eq!(cfg.transports["t"], Transport::Direct { port: Some(2525) });
     assert_eq!(
         cfg.transports["s"],
@@ -277,6 +280,11 @@ fn each_mistake_names_file_field_and_fix() {
             "[transports.x]\nkind = \"carrier-pigeon\"\n",
             ONE_DOMAIN,
             "D/moxide.toml: transports.x.kind: \"carrier-pigeon\" is not a transport kind; use \"direct\" or \"smarthost\"",
+        ),
+        (
+            "[delivery]\nextra_ca_files = [\"c.pem\", \"ca/none.pem\"]\n",
+            ONE_DOMAIN,
+            "D/moxide.toml: delivery.extra_ca_files[1]: D/ca/none.pem: no such file; list PEM files of CA certificates (relative paths start at the directory of this file)",
         ),
         (
             "[transports.x]\nkind = \"direct\"\nhost = \"h.test\"\n",
