@@ -28,6 +28,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use async_io::Timer;
 use futures_lite::future;
@@ -374,14 +375,29 @@ async fn addresses(target: &Target) -> Result<Vec<IpAddr>, HttpsError> {
     ))
 }
 
-/// A TCP connection to the first address that accepts.
+/// How long one address may take to accept before the next is tried, so
+/// that an unreachable IPv6 address that drops packets does not use up
+/// the whole request's deadline before IPv4 is tried.
+const CONNECT_ATTEMPT: Duration = Duration::from_secs(10);
+
+/// A TCP connection to the first address that accepts, each tried for at
+/// most [`CONNECT_ATTEMPT`].
 async fn connect(target: &Target) -> Result<TcpStream, HttpsError> {
     let mut failures = Vec::new();
     for ip in addresses(target).await? {
         let addr = SocketAddr::new(ip, target.port);
-        match TcpStream::connect(addr).await {
-            Ok(s) => return Ok(s),
-            Err(e) => failures.push(format!("{addr}: {e}")),
+        let attempt = async { Some(TcpStream::connect(addr).await) };
+        let give_up = async {
+            Timer::after(CONNECT_ATTEMPT).await;
+            None
+        };
+        match future::or(attempt, give_up).await {
+            Some(Ok(s)) => return Ok(s),
+            Some(Err(e)) => failures.push(format!("{addr}: {e}")),
+            None => failures.push(format!(
+                "{addr}: no answer within {} s",
+                CONNECT_ATTEMPT.as_secs()
+            )),
         }
     }
     Err(HttpsError::new(

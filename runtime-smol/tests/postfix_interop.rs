@@ -113,7 +113,7 @@ fn postfix_relays_into_moxide_over_starttls() {
     let dir = tempfile::tempdir().unwrap();
     let (imap, imaps) = free_ports();
     let server = Server::start(dir.path(), imap, imaps);
-    let pf = Postfix::start(server.smtp);
+    let pf = Postfix::start(Some(server.smtp));
 
     let port = pf.port.to_string();
     let out = py(

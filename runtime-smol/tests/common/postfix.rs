@@ -6,8 +6,9 @@
 //! which waits for its processes) when dropped.
 //!
 //! What it does with mail:
-//! - for `localhost`: relays it to `[127.0.0.1]:<relay port>` (moxide)
-//!   with `smtp_tls_security_level = encrypt`: STARTTLS or no delivery;
+//! - for `localhost`, when a relay port is given: relays it to
+//!   `[127.0.0.1]:<relay port>` (moxide) with `smtp_tls_security_level =
+//!   encrypt`: STARTTLS or no delivery;
 //! - for [`VIRTUAL_DOMAIN`]: delivers [`VIRTUAL_USER`] into a Maildir in
 //!   the temporary directory (Postfix's `virtual` agent, as `nobody`);
 //! - its smtpd offers STARTTLS with a self-signed certificate.
@@ -60,9 +61,9 @@ pub struct Postfix {
 }
 
 impl Postfix {
-    /// Starts an instance relaying mail for `localhost` to
-    /// `[127.0.0.1]:relay_port` over mandatory STARTTLS.
-    pub fn start(relay_port: u16) -> Postfix {
+    /// Starts an instance; with `relay_port`, relaying mail for
+    /// `localhost` to `[127.0.0.1]:relay_port` over mandatory STARTTLS.
+    pub fn start(relay_port: Option<u16>) -> Postfix {
         let dir = tempfile::Builder::new()
             .prefix("moxide-postfix.")
             .tempdir()
@@ -84,6 +85,12 @@ impl Postfix {
         write_cert(&etc);
         let port = free_port();
         let r = root.display();
+        let relay = match relay_port {
+            Some(p) => format!(
+                "transport_maps = inline:{{ localhost=smtp:[127.0.0.1]:{p} }}\nsmtp_tls_security_level = encrypt\n"
+            ),
+            None => String::new(),
+        };
         let main_cf = format!(
             "compatibility_level = 3.6
 queue_directory = {r}/queue
@@ -109,9 +116,7 @@ local_recipient_maps =
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtp_dns_support_level = disabled
 smtp_host_lookup = native
-transport_maps = inline:{{ localhost=smtp:[127.0.0.1]:{relay_port} }}
-smtp_tls_security_level = encrypt
-smtp_tls_loglevel = 1
+{relay}smtp_tls_loglevel = 1
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = {r}/etc/cert.pem
 smtpd_tls_key_file = {r}/etc/key.pem

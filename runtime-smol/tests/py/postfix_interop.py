@@ -5,8 +5,9 @@ Usage: postfix_interop.py STEP ...
   send HOST PORT FROM TO        SMTP without TLS (Postfix on loopback
                                 relays for 127.0.0.0/8): EHLO, MAIL, RCPT,
                                 DATA; prints `refused: {}`
-  submit HOST PORT FROM TO      submission with STARTTLS and AUTH PLAIN as
-                                mox@localhost; prints `refused: {}`
+  submit HOST PORT USER PASS FROM TO
+                                submission with STARTTLS and AUTH as USER;
+                                prints `refused: {}`
   fetch HOST IMAPS SUBJECT SECS waits up to SECS seconds for exactly one
                                 message with SUBJECT in mox@localhost's
                                 Inbox and writes its bytes to stdout
@@ -32,12 +33,15 @@ def context():
 def main():
     step = sys.argv[1]
     if step in ("send", "submit"):
-        host, port, mail_from, rcpt_to = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+        host, port = sys.argv[2], int(sys.argv[3])
+        if step == "submit":
+            user, password = sys.argv[4], sys.argv[5]
+        mail_from, rcpt_to = sys.argv[-2], sys.argv[-1]
         msg = sys.stdin.buffer.read()
         s = smtplib.SMTP(host, port, local_hostname="client.interop.test", timeout=30)
         if step == "submit":
             s.starttls(context=context())
-            s.login("mox@localhost", "moxmoxmox")
+            s.login(user, password)
         refused = s.sendmail(mail_from, [rcpt_to], msg)
         s.quit()
         print("refused:", refused)
