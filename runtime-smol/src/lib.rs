@@ -21,6 +21,8 @@ mod line_conn;
 pub mod listen;
 pub mod localserve;
 pub mod outbound;
+pub mod queue_drive;
+pub mod queue_runner;
 pub mod sendmail;
 pub mod serve;
 pub mod serve_cmd;

@@ -20,6 +20,7 @@ use rustls::crypto::{
     CryptoProvider, WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature,
 };
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 /// The roots PKIX verification trusts by default: Mozilla's set as
@@ -28,6 +29,80 @@ pub fn default_roots() -> Arc<RootCertStore> {
     Arc::new(RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     })
+}
+
+/// The trust anchors of outbound PKIX verification (SMTP to MTA-STS
+/// hosts, REQUIRETLS; MTA-STS policy fetches over HTTPS): the Mozilla set
+/// of `webpki-roots` plus extra CA certificates the admin (or a test)
+/// adds, e.g. a private CA. Cheap to clone.
+#[derive(Clone)]
+pub struct TlsClientRoots {
+    roots: Arc<RootCertStore>,
+    extra: Arc<[CertificateDer<'static>]>,
+}
+
+impl fmt::Debug for TlsClientRoots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsClientRoots")
+            .field("roots", &self.roots.len())
+            .field("extra", &self.extra.len())
+            .finish()
+    }
+}
+
+impl Default for TlsClientRoots {
+    fn default() -> TlsClientRoots {
+        TlsClientRoots::webpki()
+    }
+}
+
+impl TlsClientRoots {
+    /// The `webpki-roots` set only.
+    pub fn webpki() -> TlsClientRoots {
+        TlsClientRoots {
+            roots: default_roots(),
+            extra: Arc::from(Vec::new()),
+        }
+    }
+
+    /// The `webpki-roots` set and `extra`; an error names the first
+    /// certificate that cannot be a trust anchor.
+    pub fn with_extra(extra: Vec<CertificateDer<'static>>) -> Result<TlsClientRoots, String> {
+        let mut roots = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for (i, c) in extra.iter().enumerate() {
+            roots
+                .add(c.clone())
+                .map_err(|e| format!("CA certificate {}: not usable as a root: {e}", i + 1))?;
+        }
+        Ok(TlsClientRoots {
+            roots: Arc::new(roots),
+            extra: Arc::from(extra),
+        })
+    }
+
+    /// The `webpki-roots` set and the certificates of a PEM text (one or
+    /// more `BEGIN CERTIFICATE` blocks); an error says what is wrong.
+    pub fn with_extra_pem(pem: &[u8]) -> Result<TlsClientRoots, String> {
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("not PEM certificates: {e}"))?;
+        if certs.is_empty() {
+            return Err("no \"BEGIN CERTIFICATE\" block found".to_string());
+        }
+        TlsClientRoots::with_extra(certs)
+    }
+
+    /// All roots, for [`ClientTls::new`] and the dialers.
+    pub fn roots(&self) -> &Arc<RootCertStore> {
+        &self.roots
+    }
+
+    /// The certificates added to the `webpki-roots` set.
+    pub fn extra(&self) -> &[CertificateDer<'static>] {
+        &self.extra
+    }
 }
 
 /// What a handshake needs: the rustls configuration, the name to send as
@@ -207,5 +282,25 @@ impl ServerCertVerifier for AnyServerCert {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_roots_from_pem() {
+        let base = TlsClientRoots::webpki().roots().len();
+        assert_eq!(base, webpki_roots::TLS_SERVER_ROOTS.len());
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.test".to_string()]).unwrap();
+        let pem = ca.cert.pem();
+        let r = TlsClientRoots::with_extra_pem(pem.as_bytes()).unwrap();
+        assert_eq!(r.roots().len(), base + 1);
+        assert_eq!(r.extra(), &[ca.cert.der().clone()]);
+        assert_eq!(
+            TlsClientRoots::with_extra_pem(b"not a certificate").unwrap_err(),
+            "no \"BEGIN CERTIFICATE\" block found"
+        );
     }
 }

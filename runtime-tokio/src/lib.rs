@@ -7,6 +7,7 @@ pub mod idle;
 #[path = "../../runtime-smol/src/line_conn.rs"]
 mod line_conn;
 pub mod outbound;
+pub mod queue_runner;
 pub mod serve;
 #[cfg(test)]
 mod serve_tests;

@@ -1,0 +1,47 @@
+//! `moxide_tokio::queue_runner` against `moxide-tokio localserve` and
+//! scripted servers: the same cases as the smol runner's (delivery over
+//! STARTTLS, failure DSN on a 5xx, a refused connection rescheduled 7.5
+//! minutes later, REQUIRETLS without STARTTLS sending nothing).
+
+const BIN: &str = env!("CARGO_BIN_EXE_moxide-tokio");
+
+#[path = "../../runtime-smol/tests/common/mod.rs"]
+mod common;
+#[path = "../../runtime-smol/tests/common/python_server.rs"]
+mod python_server;
+
+include!("../../runtime-smol/tests/cases/queue_runner.rs");
+
+/// The runner on a current-thread tokio runtime of its own thread, which
+/// runs until `stop`.
+struct Runner {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn start_runner(q: Arc<Queue>, cfg: RunnerConfig) -> Runner {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let runner = moxide_tokio::queue_runner::spawn(q, cfg);
+            ready_tx.send(()).unwrap();
+            let _ = stopped.await;
+            runner.stop().await;
+        });
+    });
+    // The queue's notify is set once spawn has returned.
+    ready.recv().unwrap();
+    Runner { stop, thread }
+}
+
+impl Runner {
+    fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.thread.join().unwrap();
+    }
+}
