@@ -16,9 +16,11 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures_lite::FutureExt;
 use futures_lite::future;
 use moxide_engine::delivery::{Attempt, AttemptPoll, DeliveryConfig, HostLimits, Transport};
 use moxide_engine::queue::{Job, JobResult, Queue, QueueId, Scheduler};
@@ -292,7 +294,16 @@ fn start_job<R: RunnerRuntime>(
     let (rt2, shared, done) = (Arc::clone(rt), Arc::clone(shared), done.clone());
     rt.spawn(async move {
         let id = job.id;
-        let result = run_job(&*rt2, &shared, job).await;
+        let fallback = job.clone();
+        // A panic (a bug) must not leave the entry "running" for the rest
+        // of the process: it becomes a temporary failure, retried later.
+        let result = AssertUnwindSafe(run_job(&*rt2, &shared, job))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                tracing::error!(id, "delivery attempt panicked");
+                JobResult::all_temporary(&fallback, "internal error: delivery attempt failed")
+            });
         let _ = done.send((id, result)).await;
     })
 }

@@ -23,4 +23,9 @@ impl Runner {
     fn stop(self) {
         smol::block_on(self.0.stop());
     }
+
+    /// Drops the runner: running attempts are cancelled.
+    fn abandon(self) {
+        drop(self.0);
+    }
 }

@@ -15,12 +15,13 @@ include!("../../runtime-smol/tests/cases/queue_runner.rs");
 /// The runner on a current-thread tokio runtime of its own thread, which
 /// runs until `stop`.
 struct Runner {
-    stop: tokio::sync::oneshot::Sender<()>,
+    /// `true`: stop; `false`: drop the runner (abandon).
+    stop: tokio::sync::oneshot::Sender<bool>,
     thread: std::thread::JoinHandle<()>,
 }
 
 fn start_runner(q: Arc<Queue>, cfg: RunnerConfig) -> Runner {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<bool>();
     let (ready_tx, ready) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -30,8 +31,11 @@ fn start_runner(q: Arc<Queue>, cfg: RunnerConfig) -> Runner {
         rt.block_on(async move {
             let runner = moxide_tokio::queue_runner::spawn(q, cfg);
             ready_tx.send(()).unwrap();
-            let _ = stopped.await;
-            runner.stop().await;
+            if stopped.await == Ok(false) {
+                drop(runner);
+            } else {
+                runner.stop().await;
+            }
         });
     });
     // The queue's notify is set once spawn has returned.
@@ -41,7 +45,13 @@ fn start_runner(q: Arc<Queue>, cfg: RunnerConfig) -> Runner {
 
 impl Runner {
     fn stop(self) {
-        self.stop.send(()).unwrap();
+        self.stop.send(true).unwrap();
+        self.thread.join().unwrap();
+    }
+
+    /// Drops the runner: running attempts are cancelled.
+    fn abandon(self) {
+        self.stop.send(false).unwrap();
         self.thread.join().unwrap();
     }
 }

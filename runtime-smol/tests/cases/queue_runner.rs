@@ -189,15 +189,21 @@ fn localserve_inbox(dir: &Path, imaps: u16) -> String {
     all
 }
 
-/// An SMTP server on 127.0.0.1 answering from a script: the EHLO reply
-/// as given, 250 to MAIL and RSET, `rcpt` to RCPT, 221 to QUIT. Records
-/// every command line it gets.
+/// An SMTP server on 127.0.0.1 answering from a script: the greeting
+/// after `greet` (never when `None`), the EHLO reply as given, 250 to
+/// MAIL and RSET, `rcpt` to RCPT, 221 to QUIT. Records every command line
+/// it gets, and `<connect>` / `<closed>` when a client connects and when
+/// it closes the connection.
 struct Scripted {
     port: u16,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 fn scripted(ehlo: &'static str, rcpt: &'static str) -> Scripted {
+    scripted_after(Some(Duration::ZERO), ehlo, rcpt)
+}
+
+fn scripted_after(greet: Option<Duration>, ehlo: &'static str, rcpt: &'static str) -> Scripted {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let lines = Arc::new(Mutex::new(Vec::new()));
@@ -205,11 +211,16 @@ fn scripted(ehlo: &'static str, rcpt: &'static str) -> Scripted {
     std::thread::spawn(move || {
         for conn in l.incoming() {
             let Ok(mut w) = conn else { return };
+            rec.lock().unwrap().push("<connect>".to_string());
             let mut r = BufReader::new(w.try_clone().unwrap());
-            w.write_all(b"220 scripted.test ESMTP\r\n").unwrap();
+            if let Some(d) = greet {
+                std::thread::sleep(d);
+                w.write_all(b"220 scripted.test ESMTP\r\n").unwrap();
+            }
             loop {
                 let mut line = String::new();
                 if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    rec.lock().unwrap().push("<closed>".to_string());
                     break;
                 }
                 let cmd = line.trim_end().to_string();
@@ -235,6 +246,19 @@ fn scripted(ehlo: &'static str, rcpt: &'static str) -> Scripted {
 impl Scripted {
     fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
+    }
+
+    /// Waits (at most 8 s) until the server has recorded `what`.
+    fn wait_for(&self, what: &str) {
+        let start = Instant::now();
+        while !self.lines().iter().any(|l| l == what) {
+            assert!(
+                start.elapsed() < Duration::from_secs(8),
+                "no {what}: {:?}",
+                self.lines()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -286,6 +310,7 @@ fn permanent_rejection_gives_a_failure_dsn_and_no_entry() {
     assert_eq!(
         s.lines(),
         vec![
+            "<connect>",
             "EHLO mail.a.test",
             "MAIL FROM:<a@a.test> BODY=7BIT",
             "RCPT TO:<bob@reject.test>",
@@ -359,7 +384,7 @@ fn requiretls_to_a_server_without_starttls_sends_nothing() {
     runner.stop();
 
     // The server heard EHLO and QUIT, never MAIL: nothing in plaintext.
-    assert_eq!(s.lines(), vec!["EHLO mail.a.test", "QUIT"]);
+    assert_eq!(s.lines(), vec!["<connect>", "EHLO mail.a.test", "QUIT"]);
     let e = &es[0];
     assert_eq!(e.attempts, 1);
     assert_eq!(e.recipients[0].state, RcptState::Pending);
@@ -367,4 +392,58 @@ fn requiretls_to_a_server_without_starttls_sends_nothing() {
         e.last_error.as_deref(),
         Some("mx.secure.test: TLS is required but the server does not offer STARTTLS")
     );
+}
+
+#[test]
+fn stop_lets_the_running_attempt_finish_and_books_it() {
+    if !dns() {
+        return;
+    }
+    // The greeting comes 1.5 s after the connection, the recipient is
+    // refused: the attempt is still running when stop is called.
+    let s = scripted_after(
+        Some(Duration::from_millis(1500)),
+        "250 scripted.test\r\n",
+        "550 5.1.1 no such user here\r\n",
+    );
+    let (_qdir, q) = queue();
+    let runner = start_runner(q.clone(), config(s.port));
+    add(&q, "bob@reject.test", None);
+    s.wait_for("<connect>");
+    let t = Instant::now();
+    runner.stop();
+    assert!(t.elapsed() >= Duration::from_millis(1000), "{:?}", t.elapsed());
+    // Booked before stop returned: no entry, the failure DSN delivered.
+    assert_eq!(entries(&q), vec![]);
+    let inbox = sender_inbox(&q);
+    assert_eq!(inbox.len(), 1, "{inbox:#?}");
+    assert!(inbox[0].contains("Diagnostic-Code: smtp; 550 5.1.1 no such user here\r\n"));
+}
+
+#[test]
+fn dropping_the_runner_abandons_the_attempt_and_keeps_the_entry() {
+    if !dns() {
+        return;
+    }
+    // A server that never greets: the attempt waits until it is dropped.
+    let s = scripted_after(None, "", "");
+    let (_qdir, q) = queue();
+    let runner = start_runner(q.clone(), config(s.port));
+    let t0 = add(&q, "bob@reject.test", None);
+    s.wait_for("<connect>");
+    runner.abandon();
+    // The connection is closed, nothing was sent.
+    s.wait_for("<closed>");
+    assert_eq!(s.lines(), vec!["<connect>", "<closed>"]);
+    // The attempt stays recorded; the entry is retried 7.5 minutes later.
+    let es = entries(&q);
+    assert_eq!(es.len(), 1);
+    let e = &es[0];
+    assert_eq!(e.attempts, 1);
+    let last = e.last_attempt.unwrap();
+    assert!(last >= t0 && last <= unix_now());
+    assert_eq!(e.next_attempt, last + 450);
+    assert_eq!(e.last_error, None);
+    assert_eq!(e.recipients[0].state, RcptState::Pending);
+    assert!(sender_inbox(&q).is_empty());
 }
