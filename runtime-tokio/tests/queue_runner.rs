@@ -1,16 +1,20 @@
 //! `moxide_tokio::queue_runner` against `moxide-tokio localserve` and
 //! scripted servers: the same cases as the smol runner's (delivery over
 //! STARTTLS, failure DSN on a 5xx, a refused connection rescheduled 7.5
-//! minutes later, REQUIRETLS without STARTTLS sending nothing).
+//! minutes later, REQUIRETLS without STARTTLS sending nothing, stop and
+//! drop with an attempt running, MTA-STS enforce over HTTPS and PKIX).
 
 const BIN: &str = env!("CARGO_BIN_EXE_moxide-tokio");
 
 #[path = "../../runtime-smol/tests/common/mod.rs"]
 mod common;
+#[path = "../../runtime-smol/tests/common/https_server.rs"]
+mod https_server;
 #[path = "../../runtime-smol/tests/common/python_server.rs"]
 mod python_server;
 
 include!("../../runtime-smol/tests/cases/queue_runner.rs");
+include!("../../runtime-smol/tests/cases/queue_runner_mtasts.rs");
 
 /// The runner on a current-thread tokio runtime of its own thread, which
 /// runs until `stop`.

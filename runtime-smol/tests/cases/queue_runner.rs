@@ -26,7 +26,7 @@ use crate::common::{Server, client_config, free_ports, read_line, tls};
 /// other types of known names NODATA.
 const ZONE: &str = r#"
 import socket, sys, threading, os
-from dnslib import DNSRecord, RR, QTYPE, RCODE, A, MX
+from dnslib import DNSRecord, RR, QTYPE, RCODE, A, MX, TXT
 
 DATA = {
     ("direct.test", "A"): [A("127.0.0.1")],
@@ -34,6 +34,12 @@ DATA = {
     ("refused.test", "A"): [A("127.0.0.1")],
     ("secure.test", "MX"): [MX("mx.secure.test", 10)],
     ("mx.secure.test", "A"): [A("127.0.0.1")],
+    # MTA-STS (cases/queue_runner_mtasts.rs): the policy host and the MX,
+    # localhost, which localserve's certificate names.
+    ("sts.test", "MX"): [MX("localhost", 10)],
+    ("_mta-sts.sts.test", "TXT"): [TXT(b"v=STSv1; id=20261130T1;")],
+    ("mta-sts.sts.test", "A"): [A("127.0.0.1")],
+    ("localhost", "A"): [A("127.0.0.1")],
 }
 NAMES = {n for (n, _) in DATA}
 
