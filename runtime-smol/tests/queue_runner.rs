@@ -1,8 +1,9 @@
 //! `moxide::queue_runner` on smol: a queued message delivered to a
 //! localserve over STARTTLS (queue empty after), a 5xx giving a failure
 //! DSN, a refused connection rescheduled 7.5 minutes later, REQUIRETLS to
-//! a server without STARTTLS sending nothing, stop and drop with an
-//! attempt running, and an MTA-STS enforce policy fetched over HTTPS
+//! a server without STARTTLS sending nothing, garbage from the server a
+//! temporary failure, a smarthost with AUTH over implicit TLS, stop and
+//! drop with an attempt running, and an MTA-STS enforce policy fetched over HTTPS
 //! (PKIX delivery with a trusted certificate; nothing sent without). The
 //! cases are shared with the tokio runner (tests/cases/queue_runner*.rs).
 

@@ -115,16 +115,22 @@ fn config(port: u16) -> RunnerConfig {
 }
 
 fn add(q: &Queue, rcpt: &str, requiretls: Option<bool>) -> i64 {
+    add_message(q, "a@a.test", rcpt, requiretls, MSG)
+}
+
+/// Queues `msg` (account a's) from `from` for `rcpt`; returns the time it
+/// was queued.
+fn add_message(q: &Queue, from: &str, rcpt: &str, requiretls: Option<bool>, msg: &str) -> i64 {
     let now = unix_now();
     let ids = q
         .add(
             now,
             NewOutgoing {
                 sender_account: Some("a".into()),
-                mail_from: "a@a.test".into(),
+                mail_from: from.into(),
                 recipients: vec![rcpt.into()],
                 prefix: PREFIX.as_bytes().to_vec(),
-                message: MSG.as_bytes(),
+                message: msg.as_bytes(),
                 smtputf8: false,
                 body: QueueBody::SevenBit,
                 requiretls,
@@ -452,4 +458,84 @@ fn dropping_the_runner_abandons_the_attempt_and_keeps_the_entry() {
     assert_eq!(e.last_error, None);
     assert_eq!(e.recipients[0].state, RcptState::Pending);
     assert!(sender_inbox(&q).is_empty());
+}
+
+#[test]
+fn smarthost_with_auth_over_implicit_tls_delivers() {
+    use moxide_engine::delivery::{Smarthost, SmarthostAuth, SmarthostVerify};
+    let dir = tempfile::tempdir().unwrap();
+    let (imap, imaps) = free_ports();
+    let server = Server::start(dir.path(), imap, imaps);
+    let (_qdir, q) = queue();
+    let mut cfg = config(0);
+    // Everything to localserve's submissions port (TLS from the first
+    // byte, self-signed certificate), authenticated as mox@localhost; no
+    // DNS is asked (an IP address as host).
+    let relay = Smarthost {
+        host: "127.0.0.1".into(),
+        port: server.submissions,
+        implicit_tls: true,
+        auth: Some(SmarthostAuth {
+            username: "mox@localhost".into(),
+            password: moxide_proto::secret::Secret::new("moxmoxmox".into()),
+            mechanisms: Vec::new(),
+        }),
+        verify: SmarthostVerify::Any,
+    };
+    cfg.transport_for = Arc::new(move |_| Transport::Smarthost(relay.clone()));
+    let runner = start_runner(q.clone(), cfg);
+    // Submission wants MAIL FROM and From of the authenticated account.
+    let msg = MSG.replace("From: <a@a.test>", "From: <mox@localhost>");
+    add_message(&q, "mox@localhost", "erin@faraway.test", None, &msg);
+    wait_for(&q, "delivery", |es| es.is_empty());
+    runner.stop();
+
+    let mailbox = localserve_inbox(dir.path(), imaps);
+    assert!(
+        mailbox.contains(&format!("{PREFIX}{msg}")),
+        "not delivered as sent:\n{mailbox}\nDSN: {:?}",
+        sender_inbox(&q)
+    );
+    assert!(sender_inbox(&q).is_empty(), "no DSN expected");
+    // Received over TLS, authenticated (RFC 3848 ESMTPSA).
+    assert!(
+        mailbox.contains("by localhost with ESMTPSA id"),
+        "{mailbox}"
+    );
+    drop(server);
+}
+
+#[test]
+fn garbage_from_the_server_is_a_temporary_failure() {
+    if !dns() {
+        return;
+    }
+    // A "server" that answers with something that is not an SMTP reply.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { return };
+            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    let (_qdir, q) = queue();
+    let runner = start_runner(q.clone(), config(port));
+    let t0 = add(&q, "bob@refused.test", None);
+    let es = wait_for(&q, "booked failure", |es| {
+        es.first().is_some_and(|e| e.last_error.is_some())
+    });
+    runner.stop();
+
+    let e = &es[0];
+    assert_eq!(e.attempts, 1);
+    let last = e.last_attempt.unwrap();
+    assert!(last >= t0 && last <= unix_now());
+    assert_eq!(e.next_attempt, last + 450);
+    assert_eq!(e.recipients[0].state, RcptState::Pending);
+    assert_eq!(
+        e.last_error.as_deref(),
+        Some("refused.test: protocol error: malformed reply line \"HTTP/1.1 400 Bad Request\"")
+    );
+    assert!(sender_inbox(&q).is_empty(), "no DSN expected");
 }
