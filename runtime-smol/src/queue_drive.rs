@@ -93,6 +93,10 @@ pub struct RunnerConfig {
     pub tls: TlsClientRoots,
     /// Connections at once to one host (at least 1).
     pub max_per_host: usize,
+    /// Test-only: fetch MTA-STS policies from this port instead of 443
+    /// (RFC 8461 3.3 fixes the URL); `moxide serve` sets it from
+    /// `MOXIDE_MTASTS_PORT` so tests can serve a policy on loopback.
+    pub mtasts_port: Option<u16>,
 }
 
 impl std::fmt::Debug for RunnerConfig {
@@ -114,7 +118,24 @@ impl RunnerConfig {
             transport_for: Arc::new(|_| Transport::default()),
             tls: TlsClientRoots::webpki(),
             max_per_host: 2,
+            mtasts_port: None,
         }
+    }
+}
+
+/// `url` (`https://host/path`) with `port` after the host; other URLs
+/// unchanged.
+fn url_with_port(url: &str, port: u16) -> String {
+    match url.strip_prefix("https://") {
+        Some(rest) => {
+            let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            if host.contains(':') {
+                url.to_string()
+            } else {
+                format!("https://{host}:{port}{path}")
+            }
+        }
+        None => url.to_string(),
     }
 }
 
@@ -352,7 +373,10 @@ async fn run_job<R: RunnerRuntime>(rt: &R, shared: &Shared, job: Job) -> JobResu
                 }));
                 outstanding += 1;
             }
-            AttemptPoll::Need(id, Need::Https(req)) => {
+            AttemptPoll::Need(id, Need::Https(mut req)) => {
+                if let Some(port) = shared.cfg.mtasts_port {
+                    req.url = url_with_port(&req.url, port);
+                }
                 let (tx, https) = (tx.clone(), shared.https.clone());
                 tasks.push(rt.spawn(async move {
                     let outcome = match https {
@@ -428,4 +452,20 @@ async fn run_job<R: RunnerRuntime>(rt: &R, shared: &Shared, job: Job) -> JobResu
         tracing::warn!(id = fallback.id, error = %e, "delivery: storing TLS results failed");
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_with_port;
+
+    #[test]
+    fn the_test_port_goes_after_the_host() {
+        assert_eq!(
+            url_with_port("https://mta-sts.b.test/.well-known/mta-sts.txt", 8443),
+            "https://mta-sts.b.test:8443/.well-known/mta-sts.txt"
+        );
+        assert_eq!(url_with_port("https://h.test", 1), "https://h.test:1");
+        assert_eq!(url_with_port("https://h.test:9/x", 1), "https://h.test:9/x");
+        assert_eq!(url_with_port("http://h.test/x", 1), "http://h.test/x");
+    }
 }

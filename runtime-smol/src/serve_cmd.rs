@@ -10,8 +10,9 @@
 //!   configured resolver unless `sender_checks = false`.
 //! - Submission and submissions: AUTH only over TLS; the From address must
 //!   be the account's; Message-ID and Date added; DKIM-signed with the
-//!   selectors of the From domain. Without the outgoing queue, mail to
-//!   local accounts is delivered and other recipients are refused.
+//!   selectors of the From domain. Mail to local accounts is delivered,
+//!   mail to other domains goes into the outgoing queue (both durable
+//!   before the 250).
 //! - IMAP and IMAPS: login only over TLS.
 //!
 //! `moxide serve --example-config` prints a documented `moxide.toml` and
@@ -26,14 +27,17 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use futures_rustls::TlsAcceptor;
+use moxide_engine::config::outgoing::{OutgoingRoutes, delivery_config};
 use moxide_engine::config::{self, Config, Service, example};
 use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
+use moxide_engine::queue::{Queue, QueueConfig};
 use moxide_engine::smtp::dkim_sign::DkimSigning;
-use moxide_engine::smtp::{SmtpConfig, SmtpSession};
+use moxide_engine::smtp::{Outgoing, SmtpConfig, SmtpSession};
 use moxide_storage::{Store, StoreConfig};
 use smol::Executor;
 
 use crate::listen::{self, Security};
+use crate::queue_runner::{self, RunnerConfig, TlsClientRoots};
 use crate::{serve, tls};
 
 /// `moxide serve` arguments.
@@ -86,6 +90,11 @@ pub struct Prepared {
     pub smtp: Arc<SmtpConfig>,
     /// Submission sessions' configuration.
     pub submission: Arc<SmtpConfig>,
+    /// The outgoing queue (submission puts mail for other domains here).
+    pub queue: Arc<Queue>,
+    /// The queue runner's settings: `[delivery]` switches, routes and
+    /// transports, the web PKI's roots and `extra_ca_files`.
+    pub runner: RunnerConfig,
 }
 
 /// Loads the configuration and sets everything up; errors are messages
@@ -93,6 +102,23 @@ pub struct Prepared {
 pub fn prepare(path: &Path) -> Result<Prepared, String> {
     let config = config::load(path).map_err(|e| e.to_string())?;
     let dkim = DkimSigning::from_domains(&config.domains).map_err(|e| e.to_string())?;
+    let routes = OutgoingRoutes::new(&config).map_err(|e| e.to_string())?;
+    let mut extra_roots = Vec::new();
+    for (n, f) in config.extra_ca_files.iter().enumerate() {
+        let certs = crate::https::load_ca_file(f).map_err(|e| {
+            format!(
+                "{}: delivery.extra_ca_files[{n}]: {e} (list PEM files of CA certificates)",
+                config.path.display()
+            )
+        })?;
+        extra_roots.extend(certs);
+    }
+    let mut runner = RunnerConfig::new(delivery_config(&config));
+    let routes = Arc::new(routes);
+    runner.transport_for = Arc::new(move |job| routes.transport_for(job));
+    runner.tls = TlsClientRoots::with_extra(extra_roots)
+        .map_err(|e| format!("{}: delivery.extra_ca_files: {e}", config.path.display()))?;
+    runner.mtasts_port = mtasts_test_port()?;
     let mut bound = Vec::new();
     for l in &config.listeners {
         let tls = tls::load(&l.tls_cert, &l.tls_key).map_err(|e| match e {
@@ -139,7 +165,11 @@ pub fn prepare(path: &Path) -> Result<Prepared, String> {
             );
         }
     }
-    let store = open_store(&config.data_dir)?;
+    let store = Arc::new(open_store(&config.data_dir)?);
+    let queue = Arc::new(
+        Queue::new(store.clone(), QueueConfig::new(&config.hostname))
+            .map_err(|e| format!("opening the outgoing queue: {e}"))?,
+    );
     let imap = Arc::new(ImapConfig {
         greeting: format!("{} moxide IMAP ready", config.hostname),
         ..ImapConfig::default()
@@ -156,15 +186,35 @@ pub fn prepare(path: &Path) -> Result<Prepared, String> {
         sender_checks: config.sender_checks,
         ..SmtpConfig::inbound(&config.hostname)
     });
-    let submission = smtp_cfg(SmtpConfig::submission(&config.hostname));
+    let submission = smtp_cfg(SmtpConfig {
+        outgoing: Outgoing::Queue(queue.clone()),
+        ..SmtpConfig::submission(&config.hostname)
+    });
     Ok(Prepared {
         config,
         bound,
-        store: Arc::new(store),
+        store,
         imap,
         smtp,
         submission,
+        queue,
+        runner,
     })
+}
+
+/// The test-only MTA-STS policy port of `MOXIDE_MTASTS_PORT`, if set.
+fn mtasts_test_port() -> Result<Option<u16>, String> {
+    let env = crate::cli_mtasts::PORT_ENV;
+    match std::env::var(env) {
+        Err(_) => Ok(None),
+        Ok(p) => match p.parse::<u16>() {
+            Ok(n) if n != 0 => {
+                tracing::warn!("{env}={n}: MTA-STS policies are fetched from port {n} (for tests)");
+                Ok(Some(n))
+            }
+            _ => Err(format!("{env}={p:?} is not a port")),
+        },
+    }
 }
 
 /// Opens (or creates) the store in `dir`.
@@ -244,6 +294,10 @@ impl Prepared {
                     .detach(),
             }
         }
+        // Flushes memtables and trims the heap once the store has been
+        // idle.
+        let shrink = crate::idle::idle_shrink(self.store.clone(), crate::idle::IDLE_QUIET);
+        ex.spawn(shrink).detach();
         // Storage calls block their thread (fsync): a second executor
         // thread keeps other connections going meanwhile.
         let (done_tx, done_rx) = smol::channel::bounded::<()>(1);
@@ -254,7 +308,12 @@ impl Prepared {
                 .spawn(move || smol::block_on(ex.run(done_rx.recv())))
                 .map_err(|e| format!("starting a thread: {e}"))?
         };
+        // Outgoing delivery on smol's global executor.
+        let runner = queue_runner::spawn(self.queue.clone(), self.runner.clone());
         let _ = smol::block_on(ex.run(stop.recv()));
+        // Running attempts get their grace period and are booked; then
+        // no connection is served any more.
+        smol::block_on(runner.stop());
         drop(done_tx);
         let _ = worker.join();
         self.store
