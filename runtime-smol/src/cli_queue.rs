@@ -223,7 +223,8 @@ fn open(dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<Queue, String> 
     let (store, hostname) = match config {
         Some(path) => {
             let cfg = moxide_engine::config::load(&path).map_err(|e| e.to_string())?;
-            let store = crate::serve_cmd::open_store(&cfg.data_dir)?;
+            let store = crate::serve_cmd::open_store(&cfg.data_dir)
+                .map_err(|e| e.replace("another moxide", "`moxide serve`"))?;
             (store, cfg.hostname)
         }
         None => {

@@ -369,6 +369,29 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
     );
     assert!(head.ends_with("\r\n\r\nHello over submission.\r\n"));
 
+    // The admin commands refuse a store in use, saying why.
+    let data = d.join("data");
+    for (cmd, args) in [
+        ("queue", vec!["queue", "--config", cfg_s, "list"]),
+        (
+            "config",
+            vec!["config", "--config", cfg_s, "account", "list"],
+        ),
+    ] {
+        let out = moxide(&args, b"");
+        assert_eq!(
+            (text(&out.stdout), text(&out.stderr), out.status.code()),
+            (
+                String::new(),
+                format!(
+                    "moxide {cmd}: opening the store in {}: database: FjallError: Locked (is `moxide serve` using this data directory? stop it first)\n",
+                    data.display()
+                ),
+                Some(1)
+            )
+        );
+    }
+
     // A second server on the same ports: a clear error, exit status 1.
     let taken = server.port("imaps");
     let cfg2_dir = tempfile::tempdir().unwrap();
@@ -406,6 +429,25 @@ fn serve_names_a_missing_file_and_prints_the_example() {
             "moxide serve: {}: listeners[0].tls_key: {}: no such file; point tls_key at the PEM file (relative paths start at the directory of this file)\n",
             cfg.display(),
             d.join("tls/key.pem").display()
+        )
+    );
+    // A CA file that holds no certificate.
+    std::fs::write(d.join("tls/key.pem"), "x").unwrap();
+    std::fs::write(d.join("ca.pem"), "not a certificate\n").unwrap();
+    let t = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("{t}[delivery]\nextra_ca_files = [\"ca.pem\"]\n"),
+    )
+    .unwrap();
+    let out = moxide(&["serve", "--config", cfg.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "moxide serve: {}: delivery.extra_ca_files[0]: {}: no \"BEGIN CERTIFICATE\" block found (list PEM files of CA certificates)\n",
+            cfg.display(),
+            d.join("ca.pem").display()
         )
     );
     let out = moxide(
