@@ -1,15 +1,260 @@
 //! Interop with Postfix (the Debian package) as a foreign MTA on loopback
-//! (issue 7): a private Postfix instance (tests/common/postfix.rs) relays
-//! a message into `moxide localserve` over mandatory STARTTLS, and the
-//! message is read back over IMAPS with Python's imaplib, byte for byte.
+//! (issue 7), a private Postfix instance (tests/common/postfix.rs) each:
+//! - Postfix -> moxide (tests/cases/postfix_interop.rs, both runtimes):
+//!   Postfix relays a message into `moxide localserve` over mandatory
+//!   STARTTLS; read back over IMAPS with Python's imaplib, byte for byte.
+//! - moxide -> Postfix: a message submitted to `moxide serve` for a domain
+//!   whose MX (a dnslib zone on loopback) is Postfix, delivered by the
+//!   queue through a direct transport with Postfix's port, over STARTTLS,
+//!   lands in Postfix's Maildir byte for byte.
 //!
-//! Needs postfix, root (Postfix's master) and python3; skips, saying so,
-//! without them, and fails under `CI=true`.
+//! Needs postfix, root (Postfix's master) and python3 with dnslib; skips,
+//! saying so, without them, and fails under `CI=true`.
 
 const BIN: &str = env!("CARGO_BIN_EXE_moxide");
 
 mod common;
+#[path = "common/dnslib.rs"]
+mod dnslib;
 #[path = "common/postfix.rs"]
 mod postfix;
+#[path = "common/python_server.rs"]
+mod python_server;
 
 include!("cases/postfix_interop.rs");
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::Child;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use postfix::VIRTUAL_USER;
+
+/// A running `moxide serve`; killed when dropped.
+struct Serve {
+    child: Child,
+    /// `(service, port)` from the banner.
+    ports: Vec<(String, u16)>,
+}
+
+impl Serve {
+    fn start(config: &Path) -> Serve {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        // "moxide serve: HOST: smtp 127.0.0.1:P, ...; data in D"
+        let list = line
+            .strip_prefix("moxide serve: mail.a.test: ")
+            .and_then(|r| r.split_once("; data in "))
+            .map(|(l, _)| l.to_string());
+        let Some(list) = list else {
+            let _ = child.kill();
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            panic!("moxide serve banner {line:?}; stderr {err}");
+        };
+        let ports = list
+            .split(", ")
+            .map(|s| {
+                let (svc, port) = s.split_once(" 127.0.0.1:").unwrap();
+                (svc.to_string(), port.parse().unwrap())
+            })
+            .collect();
+        Serve { child, ports }
+    }
+
+    fn port(&self, service: &str) -> u16 {
+        self.ports.iter().find(|(s, _)| s == service).unwrap().1
+    }
+
+    /// Sends SIGTERM and waits (30 s at most): the exit status and stderr.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let st = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(st.success(), "kill -TERM {pid}");
+        let status = common::wait_timeout(&mut self.child, Duration::from_secs(30));
+        let mut err = String::new();
+        let _ = self.child.stderr.take().unwrap().read_to_string(&mut err);
+        (status, err)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `moxide serve` set-up in `dir` for `a.test` with account a@a.test
+/// (password "secret"): DNS from `resolver`, loopback delivery allowed,
+/// mail for postfix.test through a direct transport to `postfix_port`.
+fn serve_config(dir: &Path, resolver: std::net::SocketAddr, postfix_port: u16) -> PathBuf {
+    let ck = rcgen::generate_simple_self_signed(vec!["mail.a.test".into()]).unwrap();
+    std::fs::create_dir_all(dir.join("tls")).unwrap();
+    std::fs::write(dir.join("tls/cert.pem"), ck.cert.pem()).unwrap();
+    std::fs::write(dir.join("tls/key.pem"), ck.signing_key.serialize_pem()).unwrap();
+    let cfg = dir.join("moxide.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "hostname = \"mail.a.test\"
+data_dir = \"data\"
+sender_checks = false
+resolver = [\"{resolver}\"]
+
+[delivery]
+allow_loopback = true
+
+[transports.postfix]
+kind = \"direct\"
+port = {postfix_port}
+
+[[routes]]
+to_domains = [\"postfix.test\"]
+transport = \"postfix\"
+
+[[listeners]]
+ips = [\"127.0.0.1\"]
+tls_cert = \"tls/cert.pem\"
+tls_key = \"tls/key.pem\"
+smtp = 0
+submission = 0
+imaps = 0
+"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("domains.toml"), "[domains.\"a.test\"]\n").unwrap();
+    let mut add = Command::new(BIN)
+        .args(["config", "--config"])
+        .arg(&cfg)
+        .args(["account", "add", "a", "a@a.test", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(b"secret\n").unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(out.status.success(), "account add: {out:?}");
+    cfg
+}
+
+/// What a@a.test submits for Postfix's user.
+const SUBMITTED: &[u8] = b"From: A <a@a.test>\r\n\
+To: User <user@postfix.test>\r\n\
+Subject: delivered to postfix\r\n\
+Date: Mon, 30 Nov 2026 11:00:00 +0000\r\n\
+Message-ID: <moxide-to-postfix-1@a.test>\r\n\
+\r\n\
+Hello Postfix, from moxide's queue.\r\n\
+.a line that starts with a dot\r\n\
+\r\n\
+last line\r\n";
+
+#[test]
+fn moxide_delivers_to_postfix_over_starttls() {
+    if !runnable("moxide_delivers_to_postfix_over_starttls") {
+        return;
+    }
+    let pf = Postfix::start(None);
+    let Some(dns) = dnslib::dnslib_server(&[
+        ("postfix.test", "MX", "10 mx.postfix.test"),
+        ("mx.postfix.test", "A", "127.0.0.1"),
+    ]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = serve_config(dir.path(), dns, pf.port);
+    let server = Serve::start(&cfg);
+
+    let submission = server.port("submission").to_string();
+    let out = py(
+        &[
+            "submit",
+            "127.0.0.1",
+            &submission,
+            "a@a.test",
+            "secret",
+            "a@a.test",
+            VIRTUAL_USER,
+        ],
+        SUBMITTED,
+    );
+    assert_eq!(String::from_utf8_lossy(&out), "refused: {}\n");
+
+    // Postfix's side: STARTTLS from moxide, then delivery to the Maildir.
+    let tls = pf.wait_log_line(&[
+        "postfix/smtpd[",
+        "Anonymous TLS connection established from localhost[127.0.0.1]: TLSv1.3",
+    ]);
+    let delivered = pf.wait_log_line(&[&format!("to=<{VIRTUAL_USER}>, relay=virtual"), "status="]);
+    assert!(
+        delivered.ends_with("dsn=2.0.0, status=sent (delivered to maildir)"),
+        "{delivered}\n{tls}"
+    );
+    let queue_id = delivered
+        .split("]: ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .unwrap();
+    let got = pf.delivered();
+    assert_eq!(got.len(), 1);
+    // The Maildir file has LF line ends; Postfix's fields first.
+    let text = String::from_utf8(got[0].clone()).unwrap();
+    let want_head = format!(
+        "Return-Path: <a@a.test>\nX-Original-To: {VIRTUAL_USER}\nDelivered-To: {VIRTUAL_USER}\nReceived: from mail.a.test (localhost [127.0.0.1])\n\t(using TLSv1.3 with cipher "
+    );
+    assert!(text.starts_with(&want_head), "{text}");
+    assert!(
+        text.contains(&format!(
+            "\tby {HOSTNAME} (Postfix) with ESMTPS id {queue_id}\n\tfor <{VIRTUAL_USER}>; "
+        )),
+        "{text}"
+    );
+    // Then moxide's own Received (submission), then the message as sent.
+    let ours =
+        "\nReceived: from client.interop.test ([127.0.0.1])\n\tby mail.a.test with ESMTPSA id ";
+    let at = text
+        .find(ours)
+        .unwrap_or_else(|| panic!("no moxide Received in {text}"));
+    let (_, rest) = text[at + ours.len()..].split_once('\n').unwrap();
+    assert_eq!(
+        rest,
+        String::from_utf8_lossy(SUBMITTED).replace("\r\n", "\n")
+    );
+
+    // The 250 was booked: after a clean stop the queue is empty.
+    let (status, stderr) = server.terminate();
+    assert!(status.success(), "{status}: {stderr}");
+    let out = Command::new(BIN)
+        .args(["queue", "--config"])
+        .arg(&cfg)
+        .arg("list")
+        .output()
+        .unwrap();
+    assert_eq!(
+        (String::from_utf8_lossy(&out.stdout), out.status.success()),
+        ("queue is empty\n".into(), true),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(pf);
+}

@@ -121,6 +121,7 @@ smtpd_tls_security_level = may
 smtpd_tls_cert_file = {r}/etc/cert.pem
 smtpd_tls_key_file = {r}/etc/key.pem
 smtpd_tls_loglevel = 1
+smtpd_tls_received_header = yes
 virtual_mailbox_domains = {VIRTUAL_DOMAIN}
 virtual_mailbox_base = {r}/vmail
 virtual_mailbox_maps = inline:{{ {VIRTUAL_USER}=user/ }}
