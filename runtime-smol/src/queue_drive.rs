@@ -456,7 +456,7 @@ async fn run_job<R: RunnerRuntime>(rt: &R, shared: &Shared, job: Job) -> JobResu
 
 #[cfg(test)]
 mod tests {
-    use super::url_with_port;
+    use super::*;
 
     #[test]
     fn the_test_port_goes_after_the_host() {
@@ -467,5 +467,26 @@ mod tests {
         assert_eq!(url_with_port("https://h.test", 1), "https://h.test:1");
         assert_eq!(url_with_port("https://h.test:9/x", 1), "https://h.test:9/x");
         assert_eq!(url_with_port("http://h.test/x", 1), "http://h.test/x");
+    }
+
+    #[test]
+    fn wake_up_instants_are_now_for_the_past_and_capped_for_the_future() {
+        let before = Instant::now();
+        // Due long ago (the scheduler's first wake is i64::MIN): now.
+        assert!(instant_of(i64::MIN) <= Instant::now());
+        assert!(instant_of(0) <= Instant::now());
+        // An hour ahead: no more than MAX_SLEEP from now.
+        let far = instant_of(unix_now() + 3600);
+        assert!(far >= before + MAX_SLEEP - Duration::from_secs(1));
+        assert!(far <= Instant::now() + MAX_SLEEP);
+        // Ten seconds ahead: about ten seconds (the clock's sub-second
+        // part counts).
+        let near = instant_of(unix_now() + 10);
+        assert!(
+            near > before + Duration::from_secs(8),
+            "{:?}",
+            near - before
+        );
+        assert!(near <= Instant::now() + Duration::from_secs(10));
     }
 }
