@@ -1,49 +1,37 @@
 // MTA-STS through the queue runner, shared by both runtimes' tests after
 // cases/queue_runner.rs (its zone, queue and helpers): the policy is
-// fetched over HTTPS from 127.0.0.1:443 (the port RFC 8461 3.3 fixes, so
-// these cases need to bind it: root, as CI runs; skipped otherwise) with
-// a certificate from a test CA, and says mode enforce with MX localhost,
-// a localserve. The runner's TlsClientRoots carry the test CA (HTTPS)
-// and, in the first case, localserve's self-signed certificate (SMTP
-// PKIX).
+// fetched over HTTPS from 127.0.0.1 (on the test port of
+// `RunnerConfig::mtasts_port`, as RFC 8461 3.3 fixes 443) with a
+// certificate from a test CA, and says mode enforce with MX localhost, a
+// localserve. The runner's TlsClientRoots carry the test CA (HTTPS) and,
+// in the first case, localserve's self-signed certificate (SMTP PKIX).
 
 use moxide::tls_client::TlsClientRoots;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use crate::https_server::{TestCa, response, serve_on};
+use crate::https_server::{TestCa, response, serve};
 
 const POLICY: &str = "version: STSv1\r\nmode: enforce\r\nmx: localhost\r\nmax_age: 86400\r\n";
 
-/// The policy server on 127.0.0.1:443, once per test process, and its
-/// CA; `None` (the test skips) when the port cannot be bound outside CI.
-fn policy_server() -> Option<&'static CertificateDer<'static>> {
-    static CELL: OnceLock<Option<CertificateDer<'static>>> = OnceLock::new();
+/// The policy server on 127.0.0.1, once per test process: its port and
+/// its CA.
+fn policy_server() -> &'static (u16, CertificateDer<'static>) {
+    static CELL: OnceLock<(u16, CertificateDer<'static>)> = OnceLock::new();
     CELL.get_or_init(|| {
-        let listener = match TcpListener::bind("127.0.0.1:443") {
-            Ok(l) => l,
-            Err(e) => {
-                let why = format!("cannot bind 127.0.0.1:443 for the MTA-STS policy server: {e}");
-                assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-                eprintln!("SKIP: {why}");
-                return None;
-            }
-        };
         let ca = TestCa::new("queue runner test CA");
         let body = response(
             "200 OK",
             &[("Content-Type", "text/plain")],
             POLICY.as_bytes(),
         );
-        let _server = serve_on(
-            listener,
+        let server = serve(
             ca.server_config(&["mta-sts.sts.test"]),
             body,
             Duration::ZERO,
         );
-        Some(ca.der.clone())
+        (server.port, ca.der.clone())
     })
-    .as_ref()
 }
 
 /// The TLS results stored for `sts.test`: (success, failure, result
@@ -74,12 +62,13 @@ fn mtasts_enforce_policy_fetched_and_delivered_with_pkix() {
     if !dns() {
         return;
     }
-    let Some(ca) = policy_server() else { return };
+    let (port, ca) = policy_server();
     let dir = tempfile::tempdir().unwrap();
     let (imap, imaps) = free_ports();
     let server = Server::start(dir.path(), imap, imaps);
     let (_qdir, q) = queue();
     let mut cfg = config(server.smtp);
+    cfg.mtasts_port = Some(*port);
     cfg.tls = TlsClientRoots::with_extra(vec![ca.clone(), localserve_cert(dir.path())]).unwrap();
     let runner = start_runner(q.clone(), cfg);
     let t0 = add(&q, "carol@sts.test", None);
@@ -106,12 +95,13 @@ fn mtasts_enforce_with_an_untrusted_smtp_certificate_sends_nothing() {
     if !dns() {
         return;
     }
-    let Some(ca) = policy_server() else { return };
+    let (port, ca) = policy_server();
     let dir = tempfile::tempdir().unwrap();
     let (imap, imaps) = free_ports();
     let server = Server::start(dir.path(), imap, imaps);
     let (_qdir, q) = queue();
     let mut cfg = config(server.smtp);
+    cfg.mtasts_port = Some(*port);
     // The CA of the policy host only: localserve's certificate is not
     // trusted.
     cfg.tls = TlsClientRoots::with_extra(vec![ca.clone()]).unwrap();

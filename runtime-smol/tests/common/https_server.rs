@@ -69,21 +69,7 @@ pub struct HttpsServer {
 }
 
 pub fn serve(cfg: Arc<ServerConfig>, response: Vec<u8>, delay: Duration) -> HttpsServer {
-    serve_on(
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        cfg,
-        response,
-        delay,
-    )
-}
-
-/// [`serve`] on a listener the caller bound (e.g. port 443).
-pub fn serve_on(
-    listener: TcpListener,
-    cfg: Arc<ServerConfig>,
-    response: Vec<u8>,
-    delay: Duration,
-) -> HttpsServer {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let requests = Arc::new(Mutex::new(Vec::new()));
     let seen = requests.clone();
