@@ -18,11 +18,11 @@ mod https_server;
 #[path = "common/python_server.rs"]
 mod python_server;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use moxide_storage::{Store, StoreConfig, TlsPolicyType};
@@ -35,7 +35,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_moxide");
 /// every query, so records can be added once ports are known): `{name:
 /// [[type, text], …]}`. Unknown names are NXDOMAIN, other types of a
 /// known name NODATA; the AD bit is set on every answer (a validating
-/// resolver would set it for a signed zone). Queries go to stderr.
+/// resolver would set it for a signed zone).
 const DNS: &str = r#"
 import json, os, socket, sys, threading
 from dnslib import DNSRecord, RR, QTYPE, RCODE, A, TXT, MX, PTR, TLSA
@@ -76,7 +76,6 @@ def serve(u):
                     reply.add_answer(RR(name, req.q.qtype, rdata=rdata(t, text), ttl=60))
         else:
             reply.header.rcode = RCODE.NXDOMAIN
-        print("dns:", name, rtype, len(reply.rr), file=sys.stderr, flush=True)
         u.sendto(reply.pack(), peer)
 
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -248,10 +247,12 @@ fn json_str(s: &str) -> String {
     out
 }
 
-/// A running `moxide serve`; killed when dropped.
+/// A running `moxide serve`; killed when dropped. Its log (stderr) is
+/// read all along, so a full pipe never blocks it.
 struct Serve {
     child: Child,
     ports: Vec<(String, SocketAddr)>,
+    log: Arc<Mutex<String>>,
 }
 
 impl Serve {
@@ -277,6 +278,16 @@ impl Serve {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
+        let log = Arc::new(Mutex::new(String::new()));
+        let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
         let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
         // "moxide serve: HOST: smtp IP:PORT, …; data in DIR"
         let Some(list) = line
@@ -286,9 +297,9 @@ impl Serve {
             .map(|(l, _)| l.to_string())
         else {
             let _ = child.kill();
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("banner {line:?}; stderr {err}");
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+            panic!("banner {line:?}; stderr {}", log.lock().unwrap());
         };
         let ports = list
             .split(", ")
@@ -297,7 +308,12 @@ impl Serve {
                 (svc.to_string(), addr.parse().unwrap())
             })
             .collect();
-        Serve { child, ports }
+        Serve { child, ports, log }
+    }
+
+    /// What it logged so far.
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     fn addr(&self, service: &str) -> SocketAddr {
@@ -325,9 +341,11 @@ impl Serve {
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        let mut err = String::new();
-        let _ = self.child.stderr.take().unwrap().read_to_string(&mut err);
+        // The reader thread sees the end of the pipe soon after the exit.
+        std::thread::sleep(Duration::from_millis(100));
+        let err = self.log();
         assert!(status.success(), "{status:?}: {err}");
+        assert!(err.ends_with("moxide serve: stopped\n"), "{err}");
         err
     }
 }

@@ -174,8 +174,19 @@ impl Drop for Serve {
 const CLIENT: &str = r#"
 import imaplib, smtplib, ssl, sys, time
 import dkim
-sub_port, imaps_port, record, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode(), sys.argv[4]
+sub_port, imaps_port, record, out, imap_port = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode(), sys.argv[4], int(sys.argv[5])
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+# IMAP: no login before STARTTLS.
+i = imaplib.IMAP4("127.0.0.1", imap_port)
+print("imap login disabled before tls:", "LOGINDISABLED" in i.capabilities)
+try:
+    i.login("a@a.test", "secret")
+    print("imap login before tls: ok")
+except imaplib.IMAP4.error as e:
+    print("imap login before tls: refused")
+i.starttls(ssl_context=ctx)
+print("imap login after tls:", i.login("a@a.test", "secret")[0])
+i.logout()
 s = smtplib.SMTP("127.0.0.1", sub_port)
 s.ehlo("client.a.test")
 print("auth before tls:", s.has_extn("auth"))
@@ -304,9 +315,10 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
 
     let server = Serve::start(&cfg);
     let eml = d.join("read-back.eml");
-    let (sub, imaps) = (
+    let (sub, imaps, imap) = (
         server.port("submission").to_string(),
         server.port("imaps").to_string(),
+        server.port("imap").to_string(),
     );
     let out = Command::new(PYTHON)
         .args([
@@ -316,12 +328,13 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
             imaps.as_str(),
             record.as_str(),
             eml.to_str().unwrap(),
+            imap.as_str(),
         ])
         .output()
         .unwrap();
     assert_eq!(
         text(&out.stdout),
-        "auth before tls: False\nauth plain before tls: 538\nauth after tls: True\nrefused: {}\nremote refused: {}\nmessages: 1\ndkimpy: True\ndsn: ['From: <postmaster@mail.a.test>', 'Subject: mail delivery failed', '<x@elsewhere.test>: domain does not exist (NXDOMAIN)', 'From: A <a@a.test>', 'Subject: serve test']\n",
+        "imap login disabled before tls: True\nimap login before tls: refused\nimap login after tls: OK\nauth before tls: False\nauth plain before tls: 538\nauth after tls: True\nrefused: {}\nremote refused: {}\nmessages: 1\ndkimpy: True\ndsn: ['From: <postmaster@mail.a.test>', 'Subject: mail delivery failed', '<x@elsewhere.test>: domain does not exist (NXDOMAIN)', 'From: A <a@a.test>', 'Subject: serve test']\n",
         "stderr: {}",
         text(&out.stderr)
     );
