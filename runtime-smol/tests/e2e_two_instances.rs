@@ -209,6 +209,8 @@ struct ZoneFile {
 }
 
 impl ZoneFile {
+    /// Adds a record and rewrites the file (ASCII only: Rust's `{:?}` of
+    /// an ASCII string is a JSON string).
     fn add(&mut self, name: &str, rtype: &str, value: &str) {
         self.records
             .push((name.to_string(), rtype.to_string(), value.to_string()));
@@ -221,30 +223,14 @@ impl ZoneFile {
         let json: Vec<String> = map
             .iter()
             .map(|(n, rs)| {
-                let rs: Vec<String> = rs
-                    .iter()
-                    .map(|[t, v]| format!("[{}, {}]", json_str(t), json_str(v)))
-                    .collect();
-                format!("{}: [{}]", json_str(n), rs.join(", "))
+                let rs: Vec<String> = rs.iter().map(|[t, v]| format!("[{t:?}, {v:?}]")).collect();
+                format!("{n:?}: [{}]", rs.join(", "))
             })
             .collect();
         let tmp = self.path.with_extension("tmp");
         std::fs::write(&tmp, format!("{{{}}}", json.join(", "))).unwrap();
         std::fs::rename(&tmp, &self.path).unwrap();
     }
-}
-
-fn json_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A running `moxide serve`; killed when dropped. Its log (stderr) is
