@@ -130,11 +130,16 @@ impl Serve {
     }
 
     /// Sends SIGTERM; the exit status and stderr.
-    fn terminate(mut self) -> (ExitStatus, String) {
+    fn terminate(self) -> (ExitStatus, String) {
+        self.signal("-TERM")
+    }
+
+    /// Sends `signal` (`-TERM`, `-INT`); the exit status and stderr.
+    fn signal(mut self, signal: &str) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
-                .args(["-TERM", &pid])
+                .args([signal, &pid])
                 .status()
                 .unwrap()
                 .success()
@@ -474,6 +479,12 @@ fn serve_names_a_missing_file_and_prints_the_example() {
             d.join("nope.toml").display()
         )
     );
+    // Ctrl-C (SIGINT) stops a server cleanly, as SIGTERM does.
+    let dir2 = tempfile::tempdir().unwrap();
+    let server = Serve::start(&write_config(dir2.path(), ""));
+    let (status, err) = server.signal("-INT");
+    assert!(status.success(), "{status:?} {err}");
+    assert!(err.ends_with("moxide serve: stopped\n"), "{err}");
     let out = moxide(&["serve", "--example-config"], b"");
     assert!(out.status.success());
     let example = text(&out.stdout);
