@@ -141,6 +141,18 @@ async fn handshake(
     }
 }
 
+/// `f`, or a timeout error after `limit`.
+async fn within<T>(limit: Duration, f: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    f.or(async {
+        Timer::after(limit).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "timeout: the server stopped reading",
+        ))
+    })
+    .await
+}
+
 /// How [`drive`] ended.
 enum Ending<S> {
     Closed,
@@ -182,14 +194,26 @@ where
             while let Some(action) = conn.poll_action() {
                 match action {
                     Action::Need(id, Need::TlsHandshake) => {
-                        io.write_all(&out).await?;
-                        io.flush().await?;
+                        let limit = conn.config().timeouts.command;
+                        within(limit, async {
+                            io.write_all(&out).await?;
+                            io.flush().await
+                        })
+                        .await?;
                         return Ok(Ending::Handshake(io, id));
                     }
                     Action::Close => {
-                        io.write_all(&out).await?;
-                        io.flush().await?;
-                        let _ = io.close().await;
+                        // The outcome is decided; the last bytes (QUIT,
+                        // TLS close_notify) may not wait on a server that
+                        // stopped reading (data TLS buffered is flushed
+                        // here).
+                        let limit = conn.config().timeouts.quit;
+                        let _ = within(limit, async {
+                            io.write_all(&out).await?;
+                            io.flush().await?;
+                            io.close().await
+                        })
+                        .await;
                         return Ok(Ending::Closed);
                     }
                     other => {

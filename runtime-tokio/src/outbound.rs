@@ -98,6 +98,16 @@ async fn run(
     }
 }
 
+/// `f`, or a timeout error after `limit`.
+async fn within<T>(limit: Duration, f: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    tokio::time::timeout(limit, f).await.unwrap_or_else(|_| {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "timeout: the server stopped reading",
+        ))
+    })
+}
+
 enum Ending<S> {
     Closed,
     Handshake(S, NeedId),
@@ -133,14 +143,24 @@ where
             while let Some(action) = conn.poll_action() {
                 match action {
                     Action::Need(id, Need::TlsHandshake) => {
-                        io.write_all(&out).await?;
-                        io.flush().await?;
+                        let limit = conn.config().timeouts.command;
+                        within(limit, async {
+                            io.write_all(&out).await?;
+                            io.flush().await
+                        })
+                        .await?;
                         return Ok(Ending::Handshake(io, id));
                     }
                     Action::Close => {
-                        io.write_all(&out).await?;
-                        io.flush().await?;
-                        let _ = io.shutdown().await;
+                        // As moxide::outbound: the last bytes may not wait
+                        // on a server that stopped reading.
+                        let limit = conn.config().timeouts.quit;
+                        let _ = within(limit, async {
+                            io.write_all(&out).await?;
+                            io.flush().await?;
+                            io.shutdown().await
+                        })
+                        .await;
                         return Ok(Ending::Closed);
                     }
                     other => {

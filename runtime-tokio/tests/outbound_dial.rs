@@ -32,3 +32,8 @@ fn dial(
 fn plain_starttls_pkix_and_dane_against_localserve() {
     run_all_cases(&moxide::tls_client::default_roots());
 }
+
+#[test]
+fn a_server_that_stops_reading_during_tls_data_does_not_hang_the_dial() {
+    stalled_tls_data_case(&moxide::tls_client::default_roots());
+}

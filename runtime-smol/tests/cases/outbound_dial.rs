@@ -221,3 +221,91 @@ fn run_all_cases(default_roots: &Arc<RootCertStore>) {
     }
     drop(server);
 }
+
+/// A server that offers STARTTLS, takes the transaction and, after its
+/// 354 to DATA, stops reading (for 60 s) without closing; returns its
+/// port.
+fn stalling_tls_server() -> u16 {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use rustls::{ServerConfig, ServerConnection, StreamOwned};
+    use std::io::BufRead;
+
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (tcp, _) = l.accept().unwrap();
+        let mut w = tcp.try_clone().unwrap();
+        let mut r = std::io::BufReader::new(tcp.try_clone().unwrap());
+        let mut line = String::new();
+        w.write_all(b"220 stall.test ESMTP\r\n").unwrap();
+        r.read_line(&mut line).unwrap(); // EHLO
+        w.write_all(b"250-stall.test\r\n250 STARTTLS\r\n").unwrap();
+        r.read_line(&mut line).unwrap(); // STARTTLS
+        w.write_all(b"220 2.0.0 go ahead\r\n").unwrap();
+        let ck = rcgen::generate_simple_self_signed(vec!["stall.test".to_string()]).unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .unwrap();
+        let mut s = StreamOwned::new(ServerConnection::new(Arc::new(cfg)).unwrap(), tcp);
+        for reply in [
+            "250 stall.test\r\n",  // EHLO
+            "250 2.1.0 ok\r\n",    // MAIL
+            "250 2.1.5 ok\r\n",    // RCPT
+            "354 go ahead\r\n",    // DATA
+        ] {
+            read_line(&mut s);
+            s.write_all(reply.as_bytes()).unwrap();
+            s.flush().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        drop(s);
+    });
+    port
+}
+
+/// A server that stops reading during the message data over TLS: the
+/// connection ends after the data timeout (and the bounded last write),
+/// it does not wait for the server forever.
+fn stalled_tls_data_case(default_roots: &Arc<RootCertStore>) {
+    let port = stalling_tls_server();
+    let mut c = conn(StartTls::Required, Verify::Any, "stall-case");
+    let mut cfg = c.config().clone();
+    cfg.timeouts.data_block = std::time::Duration::from_secs(1);
+    cfg.timeouts.quit = std::time::Duration::from_secs(1);
+    // 16 MiB: more than the socket buffers take.
+    let mut msg = b"From: sender@client.example\r\nSubject: big\r\n\r\n".to_vec();
+    let line = format!("{}\r\n", "x".repeat(998));
+    while msg.len() < 16 << 20 {
+        msg.extend_from_slice(line.as_bytes());
+    }
+    let env = Envelope {
+        mail_from: "sender@client.example".into(),
+        recipients: vec!["rcpt@stall.test".into()],
+        smtputf8: false,
+        body: Body::SevenBit,
+        requiretls: false,
+    };
+    c = ClientConn::new(Instant::now(), cfg, env, Arc::from(msg));
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let roots = default_roots.clone();
+    std::thread::spawn(move || {
+        let (c, _) = dial(addr, c, &roots);
+        let _ = tx.send(c);
+    });
+    let c = rx
+        .recv_timeout(std::time::Duration::from_secs(8))
+        .expect("the dial did not end within 8 s");
+    let e = c.outcome().unwrap().error.clone().unwrap();
+    assert_eq!(
+        (e.stage, e.permanent, e.detail.as_str()),
+        (Stage::Data, false, "timeout: the server stopped reading"),
+        "{e:?}"
+    );
+    assert_eq!(c.outcome().unwrap().recipients[0].1, RcptResult::NotAttempted);
+}
