@@ -1,6 +1,6 @@
 //! `moxide::queue_runner` on smol: a queued message delivered to a
 //! localserve over STARTTLS (queue empty after), a 5xx giving a failure
-//! DSN, a refused connection rescheduled 7.5 minutes later, REQUIRETLS to
+//! DSN, a refused connection and a 4xx rescheduled 7.5 minutes later, REQUIRETLS to
 //! a server without STARTTLS sending nothing, garbage from the server a
 //! temporary failure, a smarthost with AUTH over implicit TLS, stop and
 //! drop with an attempt running, and an MTA-STS enforce policy fetched over HTTPS

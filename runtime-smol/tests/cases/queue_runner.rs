@@ -539,3 +539,34 @@ fn garbage_from_the_server_is_a_temporary_failure() {
     );
     assert!(sender_inbox(&q).is_empty(), "no DSN expected");
 }
+
+#[test]
+fn temporary_rejection_is_retried_after_7_5_minutes() {
+    if !dns() {
+        return;
+    }
+    let s = scripted(
+        "250-scripted.test\r\n250 8BITMIME\r\n",
+        "451 4.7.1 greylisted, try again later\r\n",
+    );
+    let (_qdir, q) = queue();
+    let runner = start_runner(q.clone(), config(s.port));
+    let t0 = add(&q, "bob@reject.test", None);
+    let es = wait_for(&q, "booked failure", |es| {
+        es.first().is_some_and(|e| e.last_error.is_some())
+    });
+    runner.stop();
+
+    let e = &es[0];
+    assert_eq!(e.attempts, 1);
+    let last = e.last_attempt.unwrap();
+    assert!(last >= t0 && last <= unix_now());
+    assert_eq!(e.next_attempt, last + 450);
+    assert_eq!(e.recipients[0].state, RcptState::Pending);
+    assert_eq!(
+        e.last_error.as_deref(),
+        Some("451 4.7.1 greylisted, try again later")
+    );
+    assert_eq!(e.recipients[0].last_error, e.last_error);
+    assert!(sender_inbox(&q).is_empty(), "no DSN expected");
+}
