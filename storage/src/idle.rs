@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Result, StoreError};
+use crate::keys;
 use crate::store::Store;
 
 /// What [`Store::shrink_idle`] did.
@@ -42,6 +43,45 @@ impl Store {
         self.inner.db.cache_size()
     }
 
+    /// Frees the memtables just flushed. fjall keeps each flushed memtable
+    /// in its version history (for readers that started before the flush)
+    /// until a later memtable rotation collects the versions no reader can
+    /// see; without writes that rotation never comes and the memtables'
+    /// memory stays allocated. So this writes a tombstone for a key that
+    /// never exists ([`keys::idle_gc`]) and rotates the `meta` memtable that
+    /// now holds it: the rotation collects the old versions of every
+    /// keyspace, and the tombstone's tiny memtable is flushed like the
+    /// others. No record changes.
+    fn collect_flushed_memtables(&self) -> Result<()> {
+        let meta = &self.inner.ks.meta;
+        meta.remove(keys::idle_gc())?;
+        meta.rotate_memtable()?;
+        self.wait_flushed()
+    }
+
+    /// Waits until fjall's worker has flushed every sealed memtable.
+    fn wait_flushed(&self) -> Result<()> {
+        let ks = &self.inner.ks;
+        let all = [&ks.meta, &ks.msgs, &ks.modseq, &ks.content, &ks.msgid];
+        let mut waited = Duration::ZERO;
+        while all.iter().any(|k| k.sealed_memtable_count() > 0) {
+            if waited >= FLUSH_WAIT {
+                let dir = self.inner.dir.join("db");
+                return Err(StoreError::io(
+                    "flush memtables",
+                    dir,
+                    std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "memtables still unflushed after 60 s",
+                    ),
+                ));
+            }
+            std::thread::sleep(FLUSH_POLL);
+            waited += FLUSH_POLL;
+        }
+        Ok(())
+    }
+
     /// Flushes every keyspace's non-empty memtable to a table on disk and
     /// waits until the flushes are done, so the memtables' memory is freed
     /// and a later start has nothing to replay from the journal. Nothing is
@@ -61,22 +101,10 @@ impl Store {
             }
         }
         // fjall's worker flushes the sealed memtables (journal fsync, table
-        // write, fsync) and frees them once written.
-        let mut waited = Duration::ZERO;
-        while all.iter().any(|k| k.sealed_memtable_count() > 0) {
-            if waited >= FLUSH_WAIT {
-                let dir = self.inner.dir.join("db");
-                return Err(StoreError::io(
-                    "flush memtables",
-                    dir,
-                    std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "memtables still unflushed after 60 s",
-                    ),
-                ));
-            }
-            std::thread::sleep(FLUSH_POLL);
-            waited += FLUSH_POLL;
+        // write, fsync).
+        self.wait_flushed()?;
+        if flushed > 0 {
+            self.collect_flushed_memtables()?;
         }
         Ok(ShrinkReport {
             keyspaces_flushed: flushed,

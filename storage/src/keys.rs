@@ -19,6 +19,8 @@
 //! - `Q` queue-id(u64) → [`crate::queue::QueueEntry`] (outgoing queue)
 //! - `q` file-id(u64) queue-id(u64) → `` (entries naming a queue file)
 //! - `J` → next queue id (u64)
+//! - `G` → never stored: [`crate::Store::shrink_idle`] writes tombstones
+//!   for it to make fjall collect flushed memtables
 //!
 //! Keyspace `msgs`: acct mailbox uid(u32) → [`crate::records::MessageRecord`]
 //! (tombstones included). Keyspace `modseq`: acct mailbox modseq(u64) uid → ``
@@ -42,6 +44,7 @@ pub(crate) const TAG_LOGIN_ATTEMPT: u8 = b'L';
 pub(crate) const TAG_QUEUE: u8 = b'Q';
 pub(crate) const TAG_QUEUE_FILE: u8 = b'q';
 pub(crate) const TAG_QUEUE_NEXT: u8 = b'J';
+pub(crate) const TAG_IDLE_GC: u8 = b'G';
 
 fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.iter().map(|p| p.len()).sum::<usize>());
@@ -52,6 +55,9 @@ fn tagged(tag: u8, rest: &[&[u8]]) -> Vec<u8> {
     k
 }
 
+pub(crate) fn idle_gc() -> Vec<u8> {
+    vec![TAG_IDLE_GC]
+}
 pub(crate) fn version() -> Vec<u8> {
     vec![TAG_VERSION]
 }
