@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use moxide_engine::queue::{Filter, Queue, QueueConfig};
-use moxide_engine::smtp::{Outgoing, PeerInfo, SmtpConfig, SmtpSession, WallClock};
+use moxide_engine::smtp::{LocalDomains, Outgoing, PeerInfo, SmtpConfig, SmtpSession, WallClock};
 use moxide_proto::conn::Conn;
 use moxide_storage::{NewAccount, QueueBody, Store, StoreConfig};
 
@@ -61,6 +61,10 @@ fn authed(env: &Env, tls: bool) -> Client {
     let mut cfg = SmtpConfig::submission("mx.example");
     cfg.server.allow_plain_auth_without_tls = true;
     cfg.outgoing = Outgoing::Queue(env.queue.clone());
+    cfg.local_domains = LocalDomains::Only {
+        domains: ["localhost".to_string()].into(),
+        ips: ["192.0.2.1".parse().unwrap()].into(),
+    };
     let start = Instant::now();
     let mut counter = 0u8;
     let s = SmtpSession::new(
@@ -189,6 +193,51 @@ fn local_quota_refusal_queues_nothing() {
         "552 5.2.2 message larger than the mailbox quota\r\n"
     );
     assert!(env.queue.list(&Filter::default()).unwrap().is_empty());
+    assert!(inbox(&env).is_empty());
+    assert!(env.store.check_consistency().unwrap().is_empty());
+}
+
+/// A recipient in a local domain is resolved locally: an unknown one is
+/// refused at RCPT (never queued to loop back); other domains are queued,
+/// address literals by whether they name one of our IPs.
+#[test]
+fn unknown_local_users_are_refused_other_domains_queued() {
+    let env = env(0);
+    let mut c = authed(&env, false);
+    assert_eq!(
+        c.send("MAIL FROM:<mox@localhost>\r\n"),
+        "250 2.1.0 sender ok\r\n"
+    );
+    let cases = [
+        ("nobody@localhost", "550 5.1.1 no such user\r\n"),
+        ("Nobody+tag@LOCALHOST", "550 5.1.1 no such user\r\n"),
+        ("nobody@[192.0.2.1]", "550 5.1.1 no such user\r\n"),
+        (
+            "x@[x-tag:abc]",
+            "550 5.1.2 general address literals are not supported\r\n",
+        ),
+        ("x@[192.0.2.9]", "250 2.1.5 recipient ok\r\n"),
+        ("someone@localhost.example", "250 2.1.5 recipient ok\r\n"),
+    ];
+    for (rcpt, want) in cases {
+        assert_eq!(c.send(&format!("RCPT TO:<{rcpt}>\r\n")), want, "{rcpt}");
+    }
+    c.send("DATA\r\n");
+    let reply = c.send("From: <mox@localhost>\r\n\r\nx\r\n.\r\n");
+    assert!(
+        reply.starts_with("250 2.0.0 message queued, id "),
+        "{reply}"
+    );
+    let mut rcpts: Vec<String> = env
+        .queue
+        .list(&Filter::default())
+        .unwrap()
+        .into_iter()
+        .flat_map(|e| e.recipients)
+        .map(|r| r.address)
+        .collect();
+    rcpts.sort();
+    assert_eq!(rcpts, ["someone@localhost.example", "x@[192.0.2.9]"]);
     assert!(inbox(&env).is_empty());
     assert!(env.store.check_consistency().unwrap().is_empty());
 }

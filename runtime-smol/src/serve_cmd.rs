@@ -32,7 +32,7 @@ use moxide_engine::config::{self, Config, Service, example};
 use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
 use moxide_engine::queue::{Queue, QueueConfig};
 use moxide_engine::smtp::dkim_sign::DkimSigning;
-use moxide_engine::smtp::{Outgoing, SmtpConfig, SmtpSession};
+use moxide_engine::smtp::{LocalDomains, Outgoing, SmtpConfig, SmtpSession};
 use moxide_storage::{Store, StoreConfig};
 use smol::Executor;
 
@@ -166,6 +166,7 @@ pub fn prepare(path: &Path) -> Result<Prepared, String> {
         }
     }
     let store = Arc::new(open_store(&config.data_dir)?);
+    check_postmaster(&config, &store)?;
     let queue = Arc::new(
         Queue::new(store.clone(), QueueConfig::new(&config.hostname))
             .map_err(|e| format!("opening the outgoing queue: {e}"))?,
@@ -182,12 +183,17 @@ pub fn prepare(path: &Path) -> Result<Prepared, String> {
         c.dkim = dkim.clone();
         c.shared()
     };
+    let local_domains = local_domains(&config);
     let smtp = smtp_cfg(SmtpConfig {
         sender_checks: config.sender_checks,
+        local_domains: local_domains.clone(),
+        postmaster: config.postmaster.clone(),
         ..SmtpConfig::inbound(&config.hostname)
     });
     let submission = smtp_cfg(SmtpConfig {
         outgoing: Outgoing::Queue(queue.clone()),
+        local_domains,
+        postmaster: config.postmaster.clone(),
         ..SmtpConfig::submission(&config.hostname)
     });
     Ok(Prepared {
@@ -200,6 +206,51 @@ pub fn prepare(path: &Path) -> Result<Prepared, String> {
         queue,
         runner,
     })
+}
+
+/// The local domains of `domains.toml`, and the listeners' IPs for
+/// address literals (an unspecified `0.0.0.0`/`::` names no address, so
+/// a literal is then local only for the explicitly listed IPs).
+pub fn local_domains(config: &Config) -> LocalDomains {
+    LocalDomains::Only {
+        domains: config.domains.domains.keys().cloned().collect(),
+        ips: config
+            .listeners
+            .iter()
+            .flat_map(|l| l.ips.iter().copied())
+            .filter(|ip| !ip.is_unspecified())
+            .collect(),
+    }
+}
+
+/// RFC 5321 4.5.1: postmaster mail must be accepted. A `postmaster`
+/// account that does not exist stops the start; no `postmaster` at all is
+/// a warning.
+fn check_postmaster(config: &Config, store: &Store) -> Result<(), String> {
+    let Some(name) = &config.postmaster else {
+        let msg = format!(
+            "{}: no postmaster account: mail to postmaster@ a local domain without that address is refused, but RFC 5321 4.5.1 requires it to be accepted; set postmaster = \"ACCOUNT\"",
+            config.path.display()
+        );
+        eprintln!("moxide serve: warning: {msg}");
+        return Ok(());
+    };
+    let names = store
+        .account_names()
+        .map_err(|e| format!("reading the accounts: {e}"))?;
+    if names.iter().any(|n| n == name) {
+        return Ok(());
+    }
+    Err(format!(
+        "{}: postmaster: no account {name:?} (accounts: {}); create it with `moxide config --config {} account add {name} ADDRESS` or name an existing one",
+        config.path.display(),
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        },
+        config.path.display()
+    ))
 }
 
 /// The test-only MTA-STS policy port of `MOXIDE_MTASTS_PORT`, if set.

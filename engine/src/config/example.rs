@@ -31,6 +31,14 @@ domains_file = "domains.toml"
 # failures, deliver p=quarantine failures to Junk. Default: true.
 sender_checks = true
 
+# The account that receives mail for <Postmaster> and postmaster@ every local
+# domain and this host name, unless an account has that address itself
+# (RFC 5321 4.5.1 requires postmaster to be accepted; mox's
+# Postmaster.Account). `moxide serve` refuses to start when the account does
+# not exist, and warns when this is not set.
+# Default: not set (such mail is refused as an unknown user).
+postmaster = "admin"
+
 # Listeners: addresses and the services on them, each service with its port
 # (0: the system picks a free port, shown at start). A service without a
 # port is not offered. Every listener needs a TLS certificate: SMTP offers

@@ -23,6 +23,8 @@ struct RawConfig {
     #[serde(default = "yes")]
     sender_checks: bool,
     #[serde(default)]
+    postmaster: Option<String>,
+    #[serde(default)]
     listeners: Vec<RawListener>,
     #[serde(default)]
     delivery: RawDelivery,
@@ -115,6 +117,11 @@ pub struct Config {
     pub resolver: Vec<SocketAddr>,
     /// Check iprev, SPF, DKIM and DMARC of mail arriving over SMTP.
     pub sender_checks: bool,
+    /// The account that receives mail for `<Postmaster>` and
+    /// `postmaster@` every local domain and the host name when no account
+    /// has that address (RFC 5321 4.5.1; mox's `Postmaster.Account`).
+    /// Whether it exists is checked against the store at start.
+    pub postmaster: Option<String>,
     /// The listeners, in file order.
     pub listeners: Vec<Listener>,
     /// How outgoing deliveries verify TLS.
@@ -274,6 +281,13 @@ impl Config {
                     .into(),
             ));
         }
+        if raw.postmaster.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(err(
+                "postmaster",
+                "empty; name the account that receives postmaster mail, or remove the field"
+                    .into(),
+            ));
+        }
         let mut listeners = Vec::new();
         let mut taken: BTreeSet<(IpAddr, u16)> = BTreeSet::new();
         for (n, l) in raw.listeners.into_iter().enumerate() {
@@ -319,6 +333,7 @@ impl Config {
             data_dir: resolve_path(&base, &raw.data_dir),
             resolver: raw.resolver,
             sender_checks: raw.sender_checks,
+            postmaster: raw.postmaster,
             listeners,
             delivery: DeliveryTls {
                 pkix: raw.delivery.pkix,

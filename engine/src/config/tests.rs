@@ -105,6 +105,7 @@ fn the_example_parses_to_the_documented_values() {
         data_dir: d.join("data"),
         resolver: Vec::new(),
         sender_checks: true,
+        postmaster: Some("admin".into()),
         listeners: vec![Listener {
             name: "public".into(),
             ips,
@@ -182,6 +183,7 @@ fn minimal_config_defaults() {
     assert_eq!(cfg.data_dir, PathBuf::from("/var/moxide"));
     assert!(cfg.sender_checks);
     assert!(cfg.resolver.is_empty());
+    assert_eq!(cfg.postmaster, None);
     assert_eq!(
         cfg.delivery,
         DeliveryTls {
@@ -197,10 +199,11 @@ fn minimal_config_defaults() {
     );
     assert!(cfg.transports.is_empty() && cfg.routes.is_empty());
     assert!(cfg.extra_ca_files.is_empty());
-    let extra = "resolver = [\"127.0.0.1:5353\"]\nsender_checks = false\n[delivery]\ndane = false\nallow_loopback = true\nextra_ca_files = [\"k.pem\"]\n[transports.t]\nkind = \"direct\"\nport = 2525\n[transports.s]\nkind = \"smarthost\"\nhost = \"relay.test\"\n[[routes]]\nfrom_domains = [\"A.test\"]\ntransport = \"t\"\n";
+    let extra = "resolver = [\"127.0.0.1:5353\"]\nsender_checks = false\npostmaster = \"pm\"\n[delivery]\ndane = false\nallow_loopback = true\nextra_ca_files = [\"k.pem\"]\n[transports.t]\nkind = \"direct\"\nport = 2525\n[transports.s]\nkind = \"smarthost\"\nhost = \"relay.test\"\n[[routes]]\nfrom_domains = [\"A.test\"]\ntransport = \"t\"\n";
     let cfg = minimal(d, extra, ONE_DOMAIN).unwrap();
     assert_eq!(cfg.resolver, vec!["127.0.0.1:5353".parse().unwrap()]);
     assert!(!cfg.sender_checks);
+    assert_eq!(cfg.postmaster.as_deref(), Some("pm"));
     assert_eq!(
         cfg.delivery,
         DeliveryTls {
@@ -238,7 +241,7 @@ fn error(extra: &str, domains: &str) -> String {
 fn unknown_fields_are_errors_with_line_and_hint() {
     assert_eq!(
         error("colour = 1\n", ONE_DOMAIN),
-        "D/moxide.toml: TOML parse error at line 3, column 1\n  |\n3 | colour = 1\n  | ^^^^^^\nunknown field `colour`, expected one of `hostname`, `data_dir`, `domains_file`, `resolver`, `sender_checks`, `listeners`, `delivery`, `transports`, `routes`\n(every field is described in the output of `moxide serve --example-config`)"
+        "D/moxide.toml: TOML parse error at line 3, column 1\n  |\n3 | colour = 1\n  | ^^^^^^\nunknown field `colour`, expected one of `hostname`, `data_dir`, `domains_file`, `resolver`, `sender_checks`, `postmaster`, `listeners`, `delivery`, `transports`, `routes`\n(every field is described in the output of `moxide serve --example-config`)"
     );
     let e = error("", "[domains.\"a.test\"]\nsign = []\n");
     assert!(
@@ -256,6 +259,11 @@ fn unknown_fields_are_errors_with_line_and_hint() {
 #[test]
 fn each_mistake_names_file_field_and_fix() {
     let cases: &[(&str, &str, &str)] = &[
+        (
+            "postmaster = \" \"\n",
+            ONE_DOMAIN,
+            "D/moxide.toml: postmaster: empty; name the account that receives postmaster mail, or remove the field",
+        ),
         (
             "[[listeners]]\nips = []\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nimap = 1\n",
             ONE_DOMAIN,

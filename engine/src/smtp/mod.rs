@@ -24,9 +24,10 @@
 //! [`Outgoing::Loopback`] delivers it through the inbound path to local
 //! accounts only ("loopback", as mox localserve does by connecting to its
 //! own SMTP port; calling the same code directly is equivalent and just as
-//! durable); [`Outgoing::Queue`] delivers local recipients the same way and
-//! puts the others into the outgoing queue ([`crate::queue`]), durably
-//! before the `250`.
+//! durable); [`Outgoing::Queue`] delivers recipients in local domains
+//! ([`SmtpConfig::local_domains`]) the same way (an unknown one is refused
+//! at RCPT) and puts the others into the outgoing queue
+//! ([`crate::queue`]), durably before the `250`.
 
 pub mod auth_checks;
 pub mod deliver;
@@ -39,6 +40,8 @@ pub mod verdict;
 
 mod session;
 
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,6 +85,33 @@ pub struct SmtpConfig {
     pub dkim: Arc<dkim_sign::DkimSigning>,
     /// Where submitted mail for recipients that are not local goes.
     pub outgoing: Outgoing,
+    /// The domains (and address literals) this server is the destination
+    /// for ([`inbound::resolve`]).
+    pub local_domains: LocalDomains,
+    /// The account that receives `<Postmaster>` and `postmaster@` every
+    /// local domain and the host name when no account has that address
+    /// (RFC 5321 4.5.1); `None`: such mail is refused as unknown.
+    pub postmaster: Option<String>,
+}
+
+/// Which recipient domains are local: mail for them is delivered to the
+/// accounts of this server, never relayed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LocalDomains {
+    /// Every domain and address literal: a recipient is local exactly
+    /// when the store knows its address (or the catch-all takes it).
+    /// Localserve and bare configurations; nothing is ever relayed.
+    #[default]
+    Any,
+    /// Only these (`moxide serve`: the domains of `domains.toml`). Other
+    /// domains are relayed by submission and refused on port 25.
+    Only {
+        /// Canonical domain names (ASCII lower case, no trailing dot).
+        domains: BTreeSet<String>,
+        /// The server's own addresses (its listeners' IPs): an address
+        /// literal naming one of them (`user@[192.0.2.1]`) is local.
+        ips: BTreeSet<IpAddr>,
+    },
 }
 
 /// Where submitted mail for other domains goes.
@@ -112,6 +142,8 @@ impl SmtpConfig {
             login_limit: crate::imap::LoginLimiter::default(),
             dkim: Arc::default(),
             outgoing: Outgoing::Loopback,
+            local_domains: LocalDomains::Any,
+            postmaster: None,
         }
     }
 

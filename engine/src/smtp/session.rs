@@ -453,28 +453,34 @@ impl SmtpSession {
         {
             return self.fail_on_purpose(f);
         }
-        // Submission without an outgoing queue: loopback to local
-        // accounts through the inbound path (see the module docs).
-        match inbound::resolve(&self.store, to, self.cfg.catch_all.as_deref()) {
+        // Local recipients are delivered through the inbound path (also
+        // in submission, see the module docs); others are relayed through
+        // the queue by submission only.
+        match inbound::resolve(&self.store, to, &self.cfg) {
             Ok(r) => {
                 self.txn.rcpts.push(r);
                 self.txn.rcpt_locals.push(local);
                 self.conn.accept();
             }
-            Err(inbound::RecipientError::Unknown)
+            Err(inbound::RecipientError::NotLocal { .. })
                 if self.cfg.role == Role::Submission
                     && matches!(self.cfg.outgoing, super::Outgoing::Queue(_)) =>
             {
-                // Not local: into the outgoing queue at DATA.
+                // Into the outgoing queue at DATA.
                 self.txn.remote.push(inbound::path_address(to));
                 self.conn.accept();
             }
-            Err(inbound::RecipientError::Unknown) if self.cfg.role == Role::Submission => {
-                self.conn.reject(Reply::with(
-                    550,
-                    (5, 1, 1),
-                    "no outgoing queue yet: only local recipients can be reached",
-                ));
+            Err(inbound::RecipientError::NotLocal { .. }) if self.cfg.role == Role::Submission => {
+                self.conn.reject(no_queue_reply());
+            }
+            // Every domain counts as local: an unknown address may be
+            // another domain's, which cannot be reached without a queue.
+            Err(inbound::RecipientError::Unknown)
+                if self.cfg.role == Role::Submission
+                    && self.cfg.local_domains == super::LocalDomains::Any
+                    && matches!(self.cfg.outgoing, super::Outgoing::Loopback) =>
+            {
+                self.conn.reject(no_queue_reply());
             }
             Err(e) => self.conn.reject(e.reply()),
         }
@@ -736,6 +742,15 @@ impl SmtpSession {
             format!("message accepted, id {id}"),
         )))
     }
+}
+
+/// Submission of mail for another domain without an outgoing queue.
+fn no_queue_reply() -> Reply {
+    Reply::with(
+        550,
+        (5, 1, 1),
+        "no outgoing queue yet: only local recipients can be reached",
+    )
 }
 
 /// The local part of an address as written (`a@b` → `a`).
