@@ -88,7 +88,10 @@ fn session(env: &Env, cfg: SmtpConfig) -> Client {
     );
     let mut c = Client { s, now: start };
     assert_eq!(c.send(""), "220 mx.a.test ESMTP moxide\r\n");
-    assert!(c.send("EHLO client.test\r\n").starts_with("250-mx.a.test\r\n"));
+    assert!(
+        c.send("EHLO client.test\r\n")
+            .starts_with("250-mx.a.test\r\n")
+    );
     c
 }
 

@@ -281,11 +281,14 @@ impl Config {
                     .into(),
             ));
         }
-        if raw.postmaster.as_deref().is_some_and(|a| a.trim().is_empty()) {
+        if raw
+            .postmaster
+            .as_deref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
             return Err(err(
                 "postmaster",
-                "empty; name the account that receives postmaster mail, or remove the field"
-                    .into(),
+                "empty; name the account that receives postmaster mail, or remove the field".into(),
             ));
         }
         let mut listeners = Vec::new();

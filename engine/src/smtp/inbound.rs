@@ -60,17 +60,13 @@ impl RecipientError {
                 (5, 1, 1),
                 "not accepting email for domain (no relaying)",
             ),
-            RecipientError::NotLocal { literal: true } => Reply::with(
-                550,
-                (5, 1, 1),
-                "not accepting email for ip (no relaying)",
-            ),
+            RecipientError::NotLocal { literal: true } => {
+                Reply::with(550, (5, 1, 1), "not accepting email for ip (no relaying)")
+            }
             // RFC 3463 3.2: X.1.2 bad destination system address.
-            RecipientError::GeneralLiteral => Reply::with(
-                550,
-                (5, 1, 2),
-                "general address literals are not supported",
-            ),
+            RecipientError::GeneralLiteral => {
+                Reply::with(550, (5, 1, 2), "general address literals are not supported")
+            }
             RecipientError::Store(e) => {
                 tracing::error!(error = %e, "recipient lookup");
                 Reply::local_error("error looking up recipient, try again later")
@@ -235,15 +231,24 @@ mod tests {
         let (_d, store) = store_with(&[("a", &["a@example.org", "alias@example.org"])]);
         let any = SmtpConfig::inbound("mx.example");
         assert_eq!(acct(&store, &fp("A", "Example.ORG"), &any).unwrap(), "a");
-        assert_eq!(acct(&store, &fp("alias", "example.org"), &any).unwrap(), "a");
-        assert_eq!(acct(&store, &fp("a+news", "example.org"), &any).unwrap(), "a");
+        assert_eq!(
+            acct(&store, &fp("alias", "example.org"), &any).unwrap(),
+            "a"
+        );
+        assert_eq!(
+            acct(&store, &fp("a+news", "example.org"), &any).unwrap(),
+            "a"
+        );
         assert_eq!(
             acct(&store, &fp("b", "example.org"), &any).unwrap_err(),
             "550 5.1.1 no such user\r\n"
         );
         let ls = SmtpConfig::inbound("localhost").for_localserve("mox");
         assert_eq!(acct(&store, &fp("b", "example.org"), &ls).unwrap(), "mox");
-        assert_eq!(acct(&store, &fp("b", "elsewhere.test"), &ls).unwrap(), "mox");
+        assert_eq!(
+            acct(&store, &fp("b", "elsewhere.test"), &ls).unwrap(),
+            "mox"
+        );
         let r = resolve(&store, &fp("a+x", "example.org"), &any).unwrap();
         assert_eq!(r.address, "a+x@example.org");
     }
