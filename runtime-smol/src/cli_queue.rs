@@ -3,9 +3,10 @@
 //! [`moxide_engine::queue`]; this is their clap front end.
 //!
 //! The queue is that of `moxide serve` with `--config PATH/moxide.toml`,
-//! else that of the localserve directory (`--dir DIR`, the default). The
-//! store is opened directly, so the server using it must be stopped first
-//! (the database allows one process at a time).
+//! else that of the localserve directory (`--dir DIR`, the default). With
+//! `--config`, a running server is asked over its control socket
+//! ([`crate::ctl`]); without one answering the store is opened directly
+//! (the database allows one process at a time). Both run [`execute`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 use moxide_engine::queue::{Filter, Queue, QueueConfig, QueueError, listing};
+use serde::{Deserialize, Serialize};
 
 use crate::localserve;
 
@@ -31,7 +33,7 @@ pub struct QueueArgs {
 }
 
 /// Which entries: by id (repeatable), recipient domain, hold state.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Select {
     /// Only the entry with this id (repeat for several).
     #[arg(long = "id", value_name = "N")]
@@ -46,7 +48,7 @@ pub struct Select {
 }
 
 /// The `queue` subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Subcommand, Clone, PartialEq, Serialize, Deserialize)]
 pub enum QueueCommand {
     /// List entries: id, sender, recipient domain and recipients with
     /// their state, attempts, last and next attempt, hold, last error, and
@@ -130,12 +132,32 @@ impl Select {
 }
 
 /// Runs `moxide queue …`; returns what to write to standard output, or an
-/// error message for the user.
+/// error message for the user. With `--config` the running server does it
+/// when its control socket answers.
 pub fn run(args: QueueArgs) -> Result<Vec<u8>, String> {
-    let queue = open(args.dir, args.config)?;
-    let now = unix_now();
+    let queue = match args.config {
+        Some(path) => {
+            let cfg = moxide_engine::config::load(&path).map_err(|e| e.to_string())?;
+            let req = crate::ctl::Request::Queue(args.command.clone());
+            if let Some(outcome) = crate::ctl::request(&cfg.data_dir, &req) {
+                return outcome;
+            }
+            let store = crate::serve_cmd::open_store(&cfg.data_dir)
+                .map_err(|e| e.replace("another moxide", "`moxide serve`"))?;
+            Queue::new(Arc::new(store), QueueConfig::new(&cfg.hostname))
+                .map_err(|e| e.to_string())?
+        }
+        None => open_localserve(args.dir)?,
+    };
+    execute(&queue, args.command, unix_now())
+}
+
+/// Runs one queue command at `now` (unix seconds) and makes its changes
+/// durable; returns what `moxide queue` prints on standard output, or the
+/// error message. The CLI and the control socket both call this.
+pub fn execute(queue: &Queue, command: QueueCommand, now: i64) -> Result<Vec<u8>, String> {
     let err = |e: QueueError| e.to_string();
-    let out = match args.command {
+    let out = match command {
         QueueCommand::List {
             ids,
             domain,
@@ -217,42 +239,31 @@ pub fn run(args: QueueArgs) -> Result<Vec<u8>, String> {
     Ok(out.into_bytes())
 }
 
-/// The queue of `--config`'s data directory (DSNs from its host name),
-/// else that of the localserve directory.
-fn open(dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<Queue, String> {
-    let (store, hostname) = match config {
-        Some(path) => {
-            let cfg = moxide_engine::config::load(&path).map_err(|e| e.to_string())?;
-            let store = crate::serve_cmd::open_store(&cfg.data_dir)
-                .map_err(|e| e.replace("another moxide", "`moxide serve`"))?;
-            (store, cfg.hostname)
-        }
-        None => {
-            let dir = match dir {
-                Some(d) => d,
-                None => localserve::default_dir()?,
-            };
-            if !dir.is_dir() {
-                return Err(format!(
-                    "{}: no such directory (start `moxide localserve --dir {}` once to create it)",
-                    dir.display(),
-                    dir.display()
-                ));
-            }
-            let (store, _) = localserve::open_store(&dir).map_err(|e| {
-                if e.to_ascii_lowercase().contains("lock") {
-                    format!("{e} (is moxide running with this directory? stop it first)")
-                } else {
-                    e
-                }
-            })?;
-            (store, "localhost".to_string())
-        }
+/// The queue of the localserve directory (DSNs from "localhost").
+fn open_localserve(dir: Option<PathBuf>) -> Result<Queue, String> {
+    let dir = match dir {
+        Some(d) => d,
+        None => localserve::default_dir()?,
     };
-    Queue::new(Arc::new(store), QueueConfig::new(&hostname)).map_err(|e| e.to_string())
+    if !dir.is_dir() {
+        return Err(format!(
+            "{}: no such directory (start `moxide localserve --dir {}` once to create it)",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    let (store, _) = localserve::open_store(&dir).map_err(|e| {
+        if e.to_ascii_lowercase().contains("lock") {
+            format!("{e} (is moxide running with this directory? stop it first)")
+        } else {
+            e
+        }
+    })?;
+    Queue::new(Arc::new(store), QueueConfig::new("localhost")).map_err(|e| e.to_string())
 }
 
-fn unix_now() -> i64 {
+/// The current time in unix seconds.
+pub fn unix_now() -> i64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(_) => 0,

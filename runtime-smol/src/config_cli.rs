@@ -4,8 +4,10 @@
 //! themselves live in [`moxide_engine::admin`] and
 //! [`moxide_engine::config`]; this is their clap front end.
 //!
-//! The store is opened directly, so the server using it must be stopped
-//! first (the database allows one process at a time).
+//! `account` commands with `--config` are run by the running `moxide
+//! serve` when its control socket ([`crate::ctl`]) answers; otherwise, and
+//! for the localserve directory, the store is opened directly (the
+//! database allows one process at a time). Both run [`execute_account`].
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ use moxide_engine::admin::{account, keygen, tlspubkey};
 use moxide_engine::config::Domains;
 use moxide_engine::config::dkim_add::{self, KeyAlgorithm};
 use moxide_storage::Store;
+use serde::{Deserialize, Serialize};
 
 use crate::localserve;
 
@@ -50,7 +53,7 @@ pub enum ConfigCommand {
 }
 
 /// `moxide config account …`.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Subcommand, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AccountCommand {
     /// Create account NAME with address ADDRESS (in a configured domain
     /// with --config) and the mailboxes Inbox, Sent, Archive, Trash,
@@ -254,9 +257,11 @@ pub fn run(args: ConfigArgs) -> Result<String, String> {
 }
 
 /// The store and the domains of `--config`, else the localserve store.
-fn open(dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<(Store, Option<Domains>), String> {
-    if let Some(path) = config {
-        let cfg = moxide_engine::config::load(&path).map_err(|e| e.to_string())?;
+fn open(
+    dir: Option<PathBuf>,
+    config: Option<moxide_engine::config::Config>,
+) -> Result<(Store, Option<Domains>), String> {
+    if let Some(cfg) = config {
         let store = crate::serve_cmd::open_store(&cfg.data_dir).map_err(|e| {
             if e.contains("stop it first") {
                 e.replace("another moxide", "`moxide serve`")
@@ -317,22 +322,52 @@ fn run_account(
         | AccountCommand::Passwd { .. } => Some(read_password()?),
         _ => None,
     };
+    let config = match config {
+        Some(path) => Some(moxide_engine::config::load(&path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    if let Some(cfg) = &config {
+        let req = crate::ctl::Request::Account {
+            command: cmd.clone(),
+            password: password.clone(),
+        };
+        if let Some(outcome) = crate::ctl::request(&cfg.data_dir, &req) {
+            return outcome.and_then(|out| {
+                String::from_utf8(out)
+                    .map_err(|_| "moxide serve answered with non-UTF-8 text".into())
+            });
+        }
+    }
     let (store, domains) = open(dir, config)?;
-    let d = domains.as_ref();
+    execute_account(&store, domains.as_ref(), cmd, password)
+}
+
+/// Runs one account command on `store` (addresses must be in `domains`
+/// when given) and makes the change durable; returns what `moxide config`
+/// prints, or the error message. `password` is the one read from standard
+/// input for `add --password-stdin` and `passwd`. The CLI and the control
+/// socket both call this.
+pub fn execute_account(
+    store: &Store,
+    domains: Option<&Domains>,
+    cmd: AccountCommand,
+    password: Option<String>,
+) -> Result<String, String> {
+    let d = domains;
     let out = match cmd {
         AccountCommand::Add { name, address, .. } => {
-            account::add(&store, &name, &address, password.as_deref(), d)
+            account::add(store, &name, &address, password.as_deref(), d)
         }
-        AccountCommand::List => account::list(&store),
-        AccountCommand::Rm { name, .. } => account::remove(&store, &name),
+        AccountCommand::List => account::list(store),
+        AccountCommand::Rm { name, .. } => account::remove(store, &name),
         AccountCommand::Passwd { name } => {
-            account::set_password(&store, &name, password.as_deref().unwrap_or_default())
+            account::set_password(store, &name, password.as_deref().unwrap_or_default())
         }
         AccountCommand::Addaddr { name, address } => {
-            account::add_address(&store, &name, &address, d)
+            account::add_address(store, &name, &address, d)
         }
-        AccountCommand::Rmaddr { address } => account::remove_address(&store, &address),
-        AccountCommand::Quota { name, quota } => account::set_quota(&store, &name, &quota),
+        AccountCommand::Rmaddr { address } => account::remove_address(store, &address),
+        AccountCommand::Quota { name, quota } => account::set_quota(store, &name, &quota),
     }
     .map_err(|e| e.to_string())?;
     store

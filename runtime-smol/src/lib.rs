@@ -13,6 +13,7 @@ pub mod cli_mtasts;
 pub mod cli_queue;
 pub mod cli_spf;
 pub mod config_cli;
+pub mod ctl;
 pub mod dns;
 pub mod https;
 pub mod idle;

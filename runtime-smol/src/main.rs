@@ -81,12 +81,14 @@ enum Command {
     /// MTA-STS: the record and policy of a domain (`mtasts lookup DOMAIN`).
     Mtasts(moxide::cli_mtasts::MtastsArgs),
     /// Administer a server's accounts, DKIM keys and TLS client keys
-    /// (`--config PATH` for `moxide serve`, else the localserve directory;
-    /// stop the server first).
+    /// (`--config PATH` for `moxide serve`: account commands go to the
+    /// running server over its control socket; else the localserve
+    /// directory, with localserve stopped).
     Config(moxide::config_cli::ConfigArgs),
     /// The outgoing queue: list, hold, unhold, schedule, drop, fail, dump
-    /// (`--config PATH` for `moxide serve`, else the localserve directory;
-    /// stop the server first).
+    /// (`--config PATH` for `moxide serve`, through its control socket
+    /// when it runs; else the localserve directory, with localserve
+    /// stopped).
     Queue(moxide::cli_queue::QueueArgs),
     /// Run the mail server of a production configuration: `moxide serve
     /// --config /etc/moxide/moxide.toml` (SIGTERM or Ctrl-C stops it);

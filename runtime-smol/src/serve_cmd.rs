@@ -14,6 +14,9 @@
 //!   mail to other domains goes into the outgoing queue (both durable
 //!   before the 250).
 //! - IMAP and IMAPS: login only over TLS.
+//! - The control socket `ctl` in the data directory ([`crate::ctl`]):
+//!   `moxide queue` and `moxide config account` run their commands in the
+//!   server through it.
 //!
 //! `moxide serve --example-config` prints a documented `moxide.toml` and
 //! `domains.toml`.
@@ -22,7 +25,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
@@ -95,6 +98,8 @@ pub struct Prepared {
     /// The queue runner's settings: `[delivery]` switches, routes and
     /// transports, the web PKI's roots and `extra_ca_files`.
     pub runner: RunnerConfig,
+    /// The control socket in the data directory (removed when dropped).
+    pub ctl: crate::ctl::CtlSocket,
 }
 
 /// Loads the configuration and sets everything up; errors are messages
@@ -171,6 +176,8 @@ pub fn prepare(path: &Path) -> Result<Prepared, String> {
         Queue::new(store.clone(), QueueConfig::new(&config.hostname))
             .map_err(|e| format!("opening the outgoing queue: {e}"))?,
     );
+    // After the store: holding it, this is the only server of data_dir.
+    let ctl = crate::ctl::CtlSocket::bind(&config.data_dir)?;
     let imap = Arc::new(ImapConfig {
         greeting: format!("{} moxide IMAP ready", config.hostname),
         ..ImapConfig::default()
@@ -205,6 +212,7 @@ pub fn prepare(path: &Path) -> Result<Prepared, String> {
         submission,
         queue,
         runner,
+        ctl,
     })
 }
 
@@ -361,7 +369,21 @@ impl Prepared {
         };
         // Outgoing delivery on smol's global executor.
         let runner = queue_runner::spawn(self.queue.clone(), self.runner.clone());
+        // Admin commands over the control socket, one at a time.
+        let ctl_running = Arc::new(Mutex::new(()));
+        let handler = crate::ctl::server_handler(
+            self.queue.clone(),
+            self.config.domains.clone(),
+            ctl_running.clone(),
+        );
+        ex.spawn(self.ctl.accept_loop(ex.clone(), handler)?)
+            .detach();
         let _ = smol::block_on(ex.run(stop.recv()));
+        // No new admin commands (the CLI finds no server and the store
+        // still locked); one in progress finishes before the store is
+        // written.
+        drop(self.ctl);
+        let ctl_idle = ctl_running.lock().unwrap_or_else(|e| e.into_inner());
         // Running attempts get their grace period and are booked; then
         // no connection is served any more.
         smol::block_on(runner.stop());
@@ -370,6 +392,7 @@ impl Prepared {
         self.store
             .persist()
             .map_err(|e| format!("writing the store to disk: {e}"))?;
+        drop(ctl_idle);
         eprintln!("moxide serve: stopped");
         Ok(())
     }
