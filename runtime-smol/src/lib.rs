@@ -15,6 +15,8 @@ pub mod cli_spf;
 pub mod config_cli;
 pub mod ctl;
 pub mod dns;
+pub mod drive;
+pub mod drive_policy;
 pub mod https;
 pub mod idle;
 #[cfg(test)]

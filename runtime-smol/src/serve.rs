@@ -2,32 +2,27 @@
 //! a socket and a sans-IO [`Conn`], keeps its timer, upgrades to TLS when it
 //! asks, and wakes it when storage reports changes to its account.
 
-use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
-use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use futures_lite::{FutureExt, future};
+use futures_lite::FutureExt;
+use futures_lite::io::{AsyncRead, AsyncWrite};
 use futures_rustls::TlsAcceptor;
 use moxide_engine::imap::PeerInfo;
-use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
 use smol::Executor;
 use smol::channel::{Receiver, Sender};
 
+use crate::drive::Smol;
+use crate::drive_policy::drive_server;
 pub use crate::listen::Security;
 pub use crate::session::Session;
 use crate::tls;
 
 /// How long a TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a write may make no progress (the peer reads nothing) before
-/// the connection is dropped.
-const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(300);
 /// Read buffer of a connection: it starts small (commands are short, and
 /// thousands of idle connections must hold little), grows while reads fill
 /// it (APPEND literals) and shrinks back once input is small again.
@@ -253,246 +248,20 @@ pub enum Ending<S> {
     StartTls(S),
 }
 
-/// What woke the drive loop.
-enum Step {
-    /// Everything drained so far has been written.
-    Written,
-    Read(usize),
-    Eof,
-    Timer,
-    Notified,
-    /// An answer to one of the connection's requests (DNS, HTTPS).
-    Answer((NeedId, Answer)),
-}
-
 /// Drives `conn` over `io` until it closes or asks for STARTTLS; gives the
-/// connection back with how it ended.
-///
-/// The calls that hand the connection input (`handle_input`, `handle_eof`,
-/// `handle_timeout`, `handle_answer`) run on smol's blocking thread pool
-/// ([`off_executor`]): they may block on storage (an SMTP delivery waits
-/// for its group commit's fsyncs), and the executor's threads must go on
-/// serving the other connections meanwhile.
-///
-/// Reads and writes race (a peer that writes while we write cannot
-/// deadlock us); output is drained from the connection only once the
-/// previous output has been written, so a connection that produces output
-/// incrementally is paced by the peer. Input is read only while
-/// [`Conn::wants_read`] says so.
+/// connection back with how it ended: [`crate::drive::drive`] with the
+/// inbound [`crate::drive_policy::ServerPolicy`] (its input calls on smol's blocking thread
+/// pool; storage changes wake it through `wake`).
 pub async fn drive<C, S>(
-    mut conn: Box<C>,
-    mut io: S,
+    conn: Box<C>,
+    io: S,
     wake: &Receiver<()>,
 ) -> io::Result<(Box<C>, Ending<S>)>
 where
     C: Session + ?Sized,
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut out: Vec<u8> = Vec::new();
-    let mut sent = 0usize;
-    let mut dirty = false; // written but not flushed
-    let mut buf = vec![0u8; READ_BUF_MIN];
-    let mut eof = false;
-    let mut last_write = Instant::now();
-    // Answers to the connection's requests (`Need::Dns`, `Need::Https`).
-    let (dns_tx, dns_rx) = smol::channel::unbounded::<(NeedId, Answer)>();
-    let mut dns_pending = 0usize;
-    loop {
-        let now = Instant::now();
-        if sent == out.len() {
-            out.clear();
-            sent = 0;
-            conn.poll_transmit(&mut out);
-            if out.is_empty() && out.capacity() > OUT_KEEP {
-                out = Vec::new();
-                release_memory();
-            }
-            match next_action(&mut *conn, now, &mut out, &dns_tx, &mut dns_pending) {
-                Some(Action::StartTls) => {
-                    io.write_all(&out).await?;
-                    io.flush().await?;
-                    return Ok((conn, Ending::StartTls(io)));
-                }
-                Some(_) => {
-                    // Close (or a request this runtime cannot answer).
-                    io.write_all(&out).await?;
-                    io.flush().await?;
-                    let _ = io.close().await;
-                    return Ok((conn, Ending::Closed));
-                }
-                None => {}
-            }
-            if !out.is_empty() {
-                last_write = now;
-            }
-        }
-        let deadline = conn.poll_timeout();
-        if deadline.is_some_and(|d| d <= now) {
-            (conn, ()) = off_executor(conn, (), move |c, _| c.handle_timeout(now)).await;
-            continue;
-        }
-        let want_read = !eof && conn.wants_read();
-        let writing = sent < out.len();
-        if !writing && !dirty && dns_pending == 0 && (eof || (!want_read && deadline.is_none())) {
-            // Nothing to send and nothing can happen any more.
-            let _ = io.close().await;
-            return Ok((conn, Ending::Closed));
-        }
-        let stall = writing.then(|| last_write + WRITE_STALL_TIMEOUT);
-        let mut timer = pin!(match (deadline, stall) {
-            (Some(d), Some(s)) => Timer::at(d.min(s)),
-            (Some(t), None) | (None, Some(t)) => Timer::at(t),
-            (None, None) => Timer::never(),
-        });
-        let mut notified = pin!(wake.recv());
-        let mut dns_answer = pin!(dns_rx.recv());
-        let step = future::poll_fn(|cx| {
-            let mut io = Pin::new(&mut io);
-            while sent < out.len() {
-                match io.as_mut().poll_write(cx, &out[sent..]) {
-                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                    Poll::Ready(Ok(n)) => {
-                        sent += n;
-                        dirty = true;
-                        last_write = Instant::now();
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => break,
-                }
-            }
-            if dirty {
-                match io.as_mut().poll_flush(cx) {
-                    Poll::Ready(Ok(())) => dirty = false,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => {}
-                }
-            }
-            if want_read {
-                match io.as_mut().poll_read(cx, &mut buf) {
-                    Poll::Ready(Ok(0)) => return Poll::Ready(Ok(Step::Eof)),
-                    Poll::Ready(Ok(n)) => return Poll::Ready(Ok(Step::Read(n))),
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => {}
-                }
-            }
-            if writing && sent == out.len() {
-                return Poll::Ready(Ok(Step::Written));
-            }
-            if timer.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Ok(Step::Timer));
-            }
-            if notified.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Ok(Step::Notified));
-            }
-            if let Poll::Ready(Ok(answer)) = dns_answer.as_mut().poll(cx) {
-                return Poll::Ready(Ok(Step::Answer(answer)));
-            }
-            Poll::Pending
-        })
-        .await?;
-        let now = Instant::now();
-        match step {
-            Step::Read(n) => {
-                (conn, buf) = off_executor(conn, buf, move |c, b| {
-                    c.handle_input(now, b.get(..n).unwrap_or_default());
-                })
-                .await;
-                resize_read_buf(&mut buf, n);
-            }
-            Step::Eof => {
-                eof = true;
-                (conn, ()) = off_executor(conn, (), move |c, _| c.handle_eof(now)).await;
-            }
-            Step::Notified => conn.handle_changes(now),
-            Step::Answer((id, answer)) => {
-                dns_pending = dns_pending.saturating_sub(1);
-                (conn, ()) = off_executor(conn, (), move |c, _| {
-                    c.handle_answer(now, id, answer);
-                })
-                .await;
-            }
-            Step::Timer => {
-                if sent < out.len() && now >= last_write + WRITE_STALL_TIMEOUT {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "peer stopped reading",
-                    ));
-                }
-                // The connection's own deadline is handled at the top.
-            }
-            Step::Written => {}
-        }
-    }
-}
-
-/// Runs `f` on the connection (with `arg`, a buffer it lends) on smol's
-/// blocking thread pool and gives both back. If the caller's future is
-/// dropped meanwhile, the call still completes and the connection is
-/// dropped on the pool.
-async fn off_executor<C, T, F>(mut conn: Box<C>, arg: T, f: F) -> (Box<C>, T)
-where
-    C: Session + ?Sized,
-    T: Send + 'static,
-    F: FnOnce(&mut C, &T) + Send + 'static,
-{
-    smol::unblock(move || {
-        f(&mut *conn, &arg);
-        (conn, arg)
-    })
-    .await
-}
-
-/// The next action that ends the loop (StartTls or Close); requests are
-/// answered on the spot (what the answer makes the connection send is
-/// appended to `out`). A request this runtime does not know closes the
-/// connection.
-fn next_action<C: Conn + ?Sized>(
-    conn: &mut C,
-    now: Instant,
-    out: &mut Vec<u8>,
-    dns: &Sender<(NeedId, Answer)>,
-    dns_pending: &mut usize,
-) -> Option<Action> {
-    while let Some(action) = conn.poll_action() {
-        match action {
-            Action::Need(id, Need::None) => {
-                conn.handle_answer(now, id, Answer::None);
-                conn.poll_transmit(out);
-            }
-            Action::Need(id, Need::Dns(query)) => {
-                // Looked up by the process's resolver; the answer comes
-                // back through `dns` and wakes the drive loop.
-                let (resolver, tx) = (crate::dns::shared(), dns.clone());
-                smol::spawn(async move {
-                    let lookup = resolver.lookup(query).await;
-                    let _ = tx.send((id, Answer::Dns(lookup))).await;
-                })
-                .detach();
-                *dns_pending += 1;
-            }
-            Action::Need(id, Need::Https(req)) => {
-                // Fetched on smol's global executor with the process's
-                // TLS roots (bounded by the request's own timeout); the
-                // answer comes back like a DNS answer.
-                let tx = dns.clone();
-                smol::spawn(async move {
-                    let outcome = crate::https::get_shared(&req).await;
-                    let _ = tx.send((id, Answer::Https(outcome))).await;
-                })
-                .detach();
-                *dns_pending += 1;
-            }
-            Action::Need(_, need) => {
-                tracing::error!(
-                    ?need,
-                    "connection made a request this runtime cannot answer"
-                );
-                return Some(Action::Close);
-            }
-            other => return Some(other),
-        }
-    }
-    None
+    drive_server::<Smol, _, _>(conn, io, wake).await
 }
 
 #[cfg(test)]

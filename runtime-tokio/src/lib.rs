@@ -2,6 +2,7 @@
 //! binary. The runtime-independent set-up (`localserve`, `tls`, `listen`,
 //! `session`) comes from the `moxide` crate.
 
+pub mod drive;
 pub mod idle;
 #[cfg(test)]
 #[path = "../../runtime-smol/src/line_conn.rs"]

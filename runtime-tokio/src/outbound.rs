@@ -1,26 +1,22 @@
 //! Outbound SMTP on tokio: the same as `moxide::outbound` (connect, drive
 //! a sans-IO [`ClientConn`], TLS handshakes with the verifier of its
 //! policy from `moxide::tls_client`) with tokio's sockets, timers and
-//! tokio-rustls. Keep the two in step.
+//! tokio-rustls; the drive loop itself is the shared `moxide::drive`.
 
-use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
-use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use moxide::drive_policy::{ClientEnding as Ending, drive_client};
 use moxide::outbound::sasl_nonce;
 use moxide::tls_client::{ClientTls, RootCertStore, tls_info};
-use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
+use moxide_proto::conn::{Answer, Conn};
 use moxide_proto::smtp::client::ClientConn;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-/// Read buffer per connection (replies are small).
-const READ_BUF: usize = 4 * 1024;
+use crate::drive::Tokio;
 
 /// Connects to `addr` within `connect_timeout` and runs `conn` to its end;
 /// the same contract as `moxide::outbound::dial`.
@@ -58,7 +54,7 @@ async fn run(
     addr: SocketAddr,
     roots: &Arc<RootCertStore>,
 ) {
-    let (stream, id) = match drive(conn, stream).await {
+    let (stream, id) = match drive_client::<Tokio, _>(conn, stream).await {
         Ok(Ending::Closed) => return,
         Ok(Ending::Handshake(s, id)) => (s, id),
         Err(e) => return conn.network_error(Instant::now(), e.to_string()),
@@ -91,165 +87,9 @@ async fn run(
             return;
         }
     };
-    match drive(conn, tls).await {
+    match drive_client::<Tokio, _>(conn, tls).await {
         Ok(Ending::Closed) => {}
         Ok(Ending::Handshake(..)) => conn.network_error(Instant::now(), "TLS requested inside TLS"),
         Err(e) => conn.network_error(Instant::now(), e.to_string()),
-    }
-}
-
-/// `f`, or a timeout error after `limit`.
-async fn within<T>(limit: Duration, f: impl Future<Output = io::Result<T>>) -> io::Result<T> {
-    tokio::time::timeout(limit, f).await.unwrap_or_else(|_| {
-        Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "timeout: the server stopped reading",
-        ))
-    })
-}
-
-enum Ending<S> {
-    Closed,
-    Handshake(S, NeedId),
-}
-
-enum Step {
-    Written,
-    Read(usize),
-    Eof,
-    Timer,
-    Stuck,
-}
-
-/// Moves bytes between `io` and `conn` until it closes or asks for TLS;
-/// as `moxide::outbound`'s loop.
-async fn drive<S>(conn: &mut ClientConn, mut io: S) -> io::Result<Ending<S>>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let stall_limit = conn.config().timeouts.data_block;
-    let mut out: Vec<u8> = Vec::new();
-    let mut sent = 0usize;
-    let mut dirty = false;
-    let mut buf = vec![0u8; READ_BUF];
-    let mut eof = false;
-    let mut last_write = Instant::now();
-    loop {
-        let now = Instant::now();
-        if sent == out.len() {
-            out.clear();
-            sent = 0;
-            conn.poll_transmit(&mut out);
-            while let Some(action) = conn.poll_action() {
-                match action {
-                    Action::Need(id, Need::TlsHandshake) => {
-                        let limit = conn.config().timeouts.command;
-                        within(limit, async {
-                            io.write_all(&out).await?;
-                            io.flush().await
-                        })
-                        .await?;
-                        return Ok(Ending::Handshake(io, id));
-                    }
-                    Action::Close => {
-                        // As moxide::outbound: the last bytes may not wait
-                        // on a server that stopped reading.
-                        let limit = conn.config().timeouts.quit;
-                        let _ = within(limit, async {
-                            io.write_all(&out).await?;
-                            io.flush().await?;
-                            io.shutdown().await
-                        })
-                        .await;
-                        return Ok(Ending::Closed);
-                    }
-                    other => {
-                        let detail = format!("request this runtime cannot answer: {other:?}");
-                        conn.network_error(now, detail);
-                    }
-                }
-            }
-            if !out.is_empty() {
-                last_write = now;
-            }
-        }
-        let deadline = conn.poll_timeout();
-        if deadline.is_some_and(|d| d <= now) {
-            conn.handle_timeout(now);
-            continue;
-        }
-        let want_read = !eof && conn.wants_read();
-        let writing = sent < out.len();
-        let stall = writing.then(|| last_write + stall_limit);
-        let wake_at = match (deadline, stall) {
-            (Some(d), Some(s)) => Some(d.min(s)),
-            (d, s) => d.or(s),
-        };
-        let mut timer = pin!(async move {
-            match wake_at {
-                Some(t) => tokio::time::sleep_until(t.into()).await,
-                None => std::future::pending().await,
-            }
-        });
-        let step = poll_fn(|cx| {
-            let mut io = Pin::new(&mut io);
-            while sent < out.len() {
-                match io.as_mut().poll_write(cx, &out[sent..]) {
-                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                    Poll::Ready(Ok(n)) => {
-                        sent += n;
-                        dirty = true;
-                        last_write = Instant::now();
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => break,
-                }
-            }
-            if dirty {
-                match io.as_mut().poll_flush(cx) {
-                    Poll::Ready(Ok(())) => dirty = false,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => {}
-                }
-            }
-            if want_read {
-                let mut rb = ReadBuf::new(&mut buf);
-                match io.as_mut().poll_read(cx, &mut rb) {
-                    Poll::Ready(Ok(())) if rb.filled().is_empty() => {
-                        return Poll::Ready(Ok(Step::Eof));
-                    }
-                    Poll::Ready(Ok(())) => return Poll::Ready(Ok(Step::Read(rb.filled().len()))),
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => {}
-                }
-            }
-            if writing && sent == out.len() {
-                return Poll::Ready(Ok(Step::Written));
-            }
-            if timer.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Ok(Step::Timer));
-            }
-            if !want_read && !writing && !dirty && deadline.is_none() {
-                return Poll::Ready(Ok(Step::Stuck));
-            }
-            Poll::Pending
-        })
-        .await?;
-        let now = Instant::now();
-        match step {
-            Step::Read(n) => conn.handle_input(now, buf.get(..n).unwrap_or_default()),
-            Step::Eof => {
-                eof = true;
-                conn.handle_eof(now);
-            }
-            Step::Timer => {
-                if sent < out.len() && now >= last_write + stall_limit {
-                    conn.network_error(now, "timeout: the server stopped reading");
-                    sent = out.len();
-                }
-            }
-            Step::Stuck => conn.network_error(now, "the connection waits for nothing"),
-            Step::Written => {}
-        }
     }
 }
