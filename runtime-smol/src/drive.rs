@@ -67,24 +67,20 @@ impl Runtime for Smol {
         async_io::Timer::at(at)
     }
 
-    fn notified(wake: &Self::Wake) -> impl Future<Output = ()> + Send + '_ {
+    async fn notified(wake: &Self::Wake) {
         // A closed channel also counts as a signal (the server keeps its
         // sender, so it never closes).
-        async move {
-            let _ = wake.recv().await;
-        }
+        let _ = wake.recv().await;
     }
 
     fn spawn(task: impl Future<Output = ()> + Send + 'static) {
         smol::spawn(task).detach();
     }
 
-    fn unblock<T: Send + 'static>(
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> impl Future<Output = io::Result<T>> + Send {
+    async fn unblock<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> io::Result<T> {
         // If the caller's future is dropped meanwhile, the call still
         // completes on the pool.
-        async move { Ok(smol::unblock(f).await) }
+        Ok(smol::unblock(f).await)
     }
 }
 
