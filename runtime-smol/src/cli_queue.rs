@@ -3,10 +3,11 @@
 //! [`moxide_engine::queue`]; this is their clap front end.
 //!
 //! The queue is that of `moxide serve` with `--config PATH/moxide.toml`,
-//! else that of the localserve directory (`--dir DIR`, the default). With
-//! `--config`, a running server is asked over its control socket
-//! ([`crate::ctl`]); without one answering the store is opened directly
-//! (the database allows one process at a time). Both run [`execute`].
+//! else that of the localserve directory (`--dir DIR`, the default). A
+//! running server (`moxide serve` or `moxide localserve`) is asked over
+//! its control socket ([`crate::ctl`]); without one answering the store is
+//! opened directly (the database allows one process at a time). Both run
+//! [`execute`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -147,7 +148,19 @@ pub fn run(args: QueueArgs) -> Result<Vec<u8>, String> {
             Queue::new(Arc::new(store), QueueConfig::new(&cfg.hostname))
                 .map_err(|e| e.to_string())?
         }
-        None => open_localserve(args.dir)?,
+        None => {
+            let dir = match args.dir {
+                Some(d) => d,
+                None => localserve::default_dir()?,
+            };
+            let req = crate::ctl::Request::Queue(args.command.clone());
+            if dir.is_dir()
+                && let Some(outcome) = crate::ctl::request(&localserve::data_dir(&dir), &req)
+            {
+                return outcome;
+            }
+            open_localserve(dir)?
+        }
     };
     execute(&queue, args.command, unix_now())
 }
@@ -240,11 +253,7 @@ pub fn execute(queue: &Queue, command: QueueCommand, now: i64) -> Result<Vec<u8>
 }
 
 /// The queue of the localserve directory (DSNs from "localhost").
-fn open_localserve(dir: Option<PathBuf>) -> Result<Queue, String> {
-    let dir = match dir {
-        Some(d) => d,
-        None => localserve::default_dir()?,
-    };
+fn open_localserve(dir: PathBuf) -> Result<Queue, String> {
     if !dir.is_dir() {
         return Err(format!(
             "{}: no such directory (start `moxide localserve --dir {}` once to create it)",

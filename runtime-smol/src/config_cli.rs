@@ -4,10 +4,11 @@
 //! themselves live in [`moxide_engine::admin`] and
 //! [`moxide_engine::config`]; this is their clap front end.
 //!
-//! `account` commands with `--config` are run by the running `moxide
-//! serve` when its control socket ([`crate::ctl`]) answers; otherwise, and
-//! for the localserve directory, the store is opened directly (the
-//! database allows one process at a time). Both run [`execute_account`].
+//! `account` and `tlspubkey` commands are run by the running `moxide
+//! serve` or `moxide localserve` when its control socket ([`crate::ctl`])
+//! answers; otherwise the store is opened directly (the database allows
+//! one process at a time). Both run [`execute_account`] or
+//! [`execute_tlspubkey`].
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -124,7 +125,7 @@ pub enum DkimCommand {
 }
 
 /// `moxide config tlspubkey …`.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Subcommand, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TlsPubKeyCommand {
     /// List the keys of ACCOUNT (of every account without it): one
     /// tab-separated line per key under a header line.
@@ -196,6 +197,23 @@ pub fn run(args: ConfigArgs) -> Result<String, String> {
             dir.display()
         ));
     }
+    let pem = match &cmd {
+        TlsPubKeyCommand::Add { .. } => {
+            let mut pem = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut pem)
+                .map_err(|e| format!("reading the certificate from standard input: {e}"))?;
+            pem
+        }
+        _ => Vec::new(),
+    };
+    let req = crate::ctl::Request::Tlspubkey {
+        command: cmd.clone(),
+        pem: pem.clone(),
+    };
+    if let Some(outcome) = crate::ctl::request(&localserve::data_dir(&dir), &req) {
+        return utf8(outcome);
+    }
     let (store, _) = localserve::open_store(&dir).map_err(|e| {
         if e.to_ascii_lowercase().contains("locked") {
             format!("{e} (is `moxide localserve` running with this directory? stop it first)")
@@ -203,45 +221,59 @@ pub fn run(args: ConfigArgs) -> Result<String, String> {
             e
         }
     })?;
+    execute_tlspubkey(&store, cmd, &pem, unix_now())
+}
+
+/// What the server answered, as text.
+fn utf8(outcome: crate::ctl::Outcome) -> Result<String, String> {
+    outcome.and_then(|out| {
+        String::from_utf8(out).map_err(|_| "the server answered with non-UTF-8 text".into())
+    })
+}
+
+/// Runs one `tlspubkey` command at `now_unix` on `store` (`pem`: the
+/// certificate `add` read from standard input) and makes the change
+/// durable; returns what `moxide config` prints, or the error message.
+/// The CLI and localserve's control socket both call this.
+pub fn execute_tlspubkey(
+    store: &Store,
+    cmd: TlsPubKeyCommand,
+    pem: &[u8],
+    now_unix: i64,
+) -> Result<String, String> {
     let out = match cmd {
-        TlsPubKeyCommand::List { account } => tlspubkey::list(&store, account.as_deref()),
-        TlsPubKeyCommand::Get { fingerprint } => tlspubkey::get(&store, &fingerprint),
+        TlsPubKeyCommand::List { account } => tlspubkey::list(store, account.as_deref()),
+        TlsPubKeyCommand::Get { fingerprint } => tlspubkey::get(store, &fingerprint),
         TlsPubKeyCommand::Add {
             address,
             name,
             no_imap_preauth,
-        } => {
-            let mut pem = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut pem)
-                .map_err(|e| format!("reading the certificate from standard input: {e}"))?;
-            tlspubkey::add(
-                &store,
-                tlspubkey::AddKey {
-                    address: &address,
-                    name: name.as_deref(),
-                    no_imap_preauth,
-                    pem: &pem,
-                    now_unix: unix_now(),
-                },
+        } => tlspubkey::add(
+            store,
+            tlspubkey::AddKey {
+                address: &address,
+                name: name.as_deref(),
+                no_imap_preauth,
+                pem,
+                now_unix,
+            },
+        )
+        .map(|k| {
+            format!(
+                "added {} ({}, account {}, login address {}, name {:?}{})\n",
+                k.fingerprint,
+                k.key_type,
+                k.account,
+                k.login_address,
+                k.name,
+                if k.no_imap_preauth {
+                    ", no IMAP preauth"
+                } else {
+                    ""
+                }
             )
-            .map(|k| {
-                format!(
-                    "added {} ({}, account {}, login address {}, name {:?}{})\n",
-                    k.fingerprint,
-                    k.key_type,
-                    k.account,
-                    k.login_address,
-                    k.name,
-                    if k.no_imap_preauth {
-                        ", no IMAP preauth"
-                    } else {
-                        ""
-                    }
-                )
-            })
-        }
-        TlsPubKeyCommand::Rm { fingerprint } => tlspubkey::remove(&store, &fingerprint).map(|k| {
+        }),
+        TlsPubKeyCommand::Rm { fingerprint } => tlspubkey::remove(store, &fingerprint).map(|k| {
             format!(
                 "removed {} (account {}, name {:?})\n",
                 k.fingerprint, k.account, k.name
@@ -326,16 +358,21 @@ fn run_account(
         Some(path) => Some(moxide_engine::config::load(&path).map_err(|e| e.to_string())?),
         None => None,
     };
-    if let Some(cfg) = &config {
+    // The running server's data directory, if it has one.
+    let data_dir = match (&config, &dir) {
+        (Some(cfg), _) => Some(cfg.data_dir.clone()),
+        (None, Some(d)) => Some(localserve::data_dir(d)),
+        (None, None) => localserve::default_dir()
+            .ok()
+            .map(|d| localserve::data_dir(&d)),
+    };
+    if let Some(data_dir) = data_dir {
         let req = crate::ctl::Request::Account {
             command: cmd.clone(),
             password: password.clone(),
         };
-        if let Some(outcome) = crate::ctl::request(&cfg.data_dir, &req) {
-            return outcome.and_then(|out| {
-                String::from_utf8(out)
-                    .map_err(|_| "moxide serve answered with non-UTF-8 text".into())
-            });
+        if let Some(outcome) = crate::ctl::request(&data_dir, &req) {
+            return utf8(outcome);
         }
     }
     let (store, domains) = open(dir, config)?;

@@ -1,12 +1,14 @@
-//! The control socket of `moxide serve`: the admin commands `moxide queue
-//! …` and `moxide config --config PATH account …` run inside the server
-//! that holds the store (the database allows one process at a time), as
-//! mox's `ctl` socket does. The server listens on the unix socket `ctl` in
-//! its data directory; the CLI connects to it when it answers and opens the
-//! store itself when no server runs. Either way the same function
-//! ([`crate::cli_queue::execute`], [`crate::config_cli::execute_account`])
-//! makes the output and makes the change durable before it is printed, so
-//! what the admin sees is byte for byte the same.
+//! The control socket of `moxide serve` and `moxide localserve`: the
+//! admin commands `moxide queue …` and `moxide config account|tlspubkey …`
+//! run inside the server that holds the store (the database allows one
+//! process at a time), as mox's `ctl` socket does. The server listens on
+//! the unix socket `ctl` in its data directory; the CLI connects to it when
+//! it answers and opens the store itself when no server runs. Either way
+//! the same function ([`crate::cli_queue::execute`],
+//! [`crate::config_cli::execute_account`],
+//! [`crate::config_cli::execute_tlspubkey`]) makes the output and makes the
+//! change durable before it is printed, so what the admin sees is byte for
+//! byte the same.
 //!
 //! Protocol, version 1, one request per connection:
 //! - The client sends the greeting `moxide-ctl 1\n`, a 4-byte big-endian
@@ -43,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use smol::Executor;
 
 use crate::cli_queue::QueueCommand;
-use crate::config_cli::AccountCommand;
+use crate::config_cli::{AccountCommand, TlsPubKeyCommand};
 
 /// The socket's file name in the data directory.
 pub const SOCKET_NAME: &str = "ctl";
@@ -71,6 +73,14 @@ pub enum Request {
         command: AccountCommand,
         /// The password, when the command reads one.
         password: Option<String>,
+    },
+    /// `moxide config --dir DIR tlspubkey …` (localserve only), with the
+    /// certificate `add` read from standard input.
+    Tlspubkey {
+        /// The command.
+        command: TlsPubKeyCommand,
+        /// The PEM input of `add`, else empty.
+        pem: Vec<u8>,
     },
 }
 
@@ -388,22 +398,41 @@ async fn read_request(s: &mut Async<UnixStream>) -> Result<Request, String> {
     })
 }
 
-/// The handler of `moxide serve`: runs queue commands on its queue (so
-/// `schedule` and `unhold` wake its queue runner) and account commands on
-/// its store with its domains, one command at a time. `running` is held
-/// while a command runs; the server takes it before it stops so a command
-/// in progress finishes first.
-pub fn server_handler(queue: Arc<Queue>, domains: Domains, running: Arc<Mutex<()>>) -> Handler {
+/// The handler of a server: runs queue commands on its queue (so
+/// `schedule` and `unhold` wake its queue runner, if it has one) and
+/// account commands on its store, one command at a time. `domains`: those
+/// of `moxide serve` (addresses must be in them; `tlspubkey` is refused as
+/// on the command line); `None` for localserve (any domain; `tlspubkey`
+/// allowed). `running` is held while a command runs; the server takes it
+/// before it stops so a command in progress finishes first.
+pub fn server_handler(
+    queue: Arc<Queue>,
+    domains: Option<Domains>,
+    running: Arc<Mutex<()>>,
+) -> Handler {
     Arc::new(move |req| {
         let _one = running.lock().unwrap_or_else(|e| e.into_inner());
+        let store = queue.store();
+        let text = |r: Result<String, String>| r.map(String::into_bytes);
         match req {
             Request::Queue(cmd) => {
                 crate::cli_queue::execute(&queue, cmd, crate::cli_queue::unix_now())
             }
-            Request::Account { command, password } => {
-                crate::config_cli::execute_account(queue.store(), Some(&domains), command, password)
-                    .map(String::into_bytes)
+            Request::Account { command, password } => text(crate::config_cli::execute_account(
+                store,
+                domains.as_ref(),
+                command,
+                password,
+            )),
+            Request::Tlspubkey { .. } if domains.is_some() => {
+                Err("tlspubkey works on the localserve directory; use --dir, not --config".into())
             }
+            Request::Tlspubkey { command, pem } => text(crate::config_cli::execute_tlspubkey(
+                store,
+                command,
+                &pem,
+                crate::cli_queue::unix_now(),
+            )),
         }
     })
 }

@@ -159,10 +159,16 @@ pub fn load_or_create_config(dir: &Path) -> Result<Config, String> {
     Ok(cfg)
 }
 
+/// The data directory (store, control socket) of localserve directory
+/// `dir`.
+pub fn data_dir(dir: &Path) -> PathBuf {
+    dir.join("data")
+}
+
 /// Opens the store in `dir`, creating the account and its mailboxes if it
 /// does not exist yet. Returns whether it was created.
 pub fn open_store(dir: &Path) -> Result<(Store, bool), String> {
-    let data = dir.join("data");
+    let data = data_dir(dir);
     let store = Store::open(&data, StoreConfig::default())
         .map_err(|e| format!("opening the store in {}: {e}", data.display()))?;
     match store.account(ACCOUNT) {

@@ -12,6 +12,8 @@
 //! - `moxide config [--dir DIR] tlspubkey list|get|add|rm|gen`: TLS
 //!   client-certificate keys of the localserve directory (see
 //!   [`moxide::config_cli`]).
+//! - `queue` and `config` commands go to a running `moxide serve` or
+//!   `moxide localserve` over its control socket (see [`moxide::ctl`]).
 //! - `moxide serve --config PATH`: the production server of a moxide.toml
 //!   and domains.toml (see [`moxide::serve_cmd`]).
 //! - `moxide config [--config PATH | --dir DIR] account|dkim …`: accounts
@@ -81,14 +83,12 @@ enum Command {
     /// MTA-STS: the record and policy of a domain (`mtasts lookup DOMAIN`).
     Mtasts(moxide::cli_mtasts::MtastsArgs),
     /// Administer a server's accounts, DKIM keys and TLS client keys
-    /// (`--config PATH` for `moxide serve`: account commands go to the
-    /// running server over its control socket; else the localserve
-    /// directory, with localserve stopped).
+    /// (`--config PATH` for `moxide serve`, else the localserve
+    /// directory; a running server does them through its control socket).
     Config(moxide::config_cli::ConfigArgs),
     /// The outgoing queue: list, hold, unhold, schedule, drop, fail, dump
-    /// (`--config PATH` for `moxide serve`, through its control socket
-    /// when it runs; else the localserve directory, with localserve
-    /// stopped).
+    /// (`--config PATH` for `moxide serve`, else the localserve
+    /// directory; a running server does them through its control socket).
     Queue(moxide::cli_queue::QueueArgs),
     /// Run the mail server of a production configuration: `moxide serve
     /// --config /etc/moxide/moxide.toml` (SIGTERM or Ctrl-C stops it);
@@ -244,6 +244,16 @@ fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Re
     // Flushes memtables and trims the heap once the store has been idle.
     let shrink = moxide::idle::idle_shrink(prepared.store.clone(), moxide::idle::IDLE_QUIET);
     ex.spawn(shrink).detach();
+    // `moxide queue`/`config --dir` commands over the control socket.
+    let mut ctl = moxide::ctl::CtlSocket::bind(&localserve::data_dir(&prepared.dir))?;
+    let queue = moxide_engine::queue::Queue::new(
+        prepared.store.clone(),
+        moxide_engine::queue::QueueConfig::new("localhost"),
+    )
+    .map_err(|e| format!("opening the outgoing queue: {e}"))?;
+    let ctl_running = Arc::new(std::sync::Mutex::new(()));
+    let handler = moxide::ctl::server_handler(Arc::new(queue), None, ctl_running.clone());
+    ex.spawn(ctl.accept_loop(ex.clone(), handler)?).detach();
     println!("{banner}");
 
     // Storage calls block their thread (fsync): a second executor thread
@@ -257,6 +267,9 @@ fn run_localserve(opts: localserve::Options, ports: localserve::SmtpPorts) -> Re
             .map_err(|e| format!("starting a thread: {e}"))?
     };
     let _ = smol::block_on(ex.run(stop_rx.recv()));
+    // No new admin commands; one in progress finishes first.
+    drop(ctl);
+    let _idle = ctl_running.lock().unwrap_or_else(|e| e.into_inner());
     drop(done_tx);
     let _ = worker.join();
     prepared.stop()

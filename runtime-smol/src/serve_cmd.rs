@@ -373,7 +373,7 @@ impl Prepared {
         let ctl_running = Arc::new(Mutex::new(()));
         let handler = crate::ctl::server_handler(
             self.queue.clone(),
-            self.config.domains.clone(),
+            Some(self.config.domains.clone()),
             ctl_running.clone(),
         );
         ex.spawn(self.ctl.accept_loop(ex.clone(), handler)?)

@@ -178,13 +178,15 @@ fn tlspubkey_commands_and_their_errors() {
         );
     }
 
-    // Not while localserve has the directory open.
+    // While localserve has the directory open, the commands run in it
+    // (its control socket) and print what they print with it stopped.
+    let stopped = tlspubkey(d, &["list"], b"");
     let (imap, imaps) = free_ports();
     let server = Server::start(d, imap, imaps);
-    let err = fail(&["list"], b"");
-    assert!(
-        err.ends_with("(is `moxide localserve` running with this directory? stop it first)\n"),
-        "{err}"
+    assert_eq!(tlspubkey(d, &["list"], b""), stopped);
+    assert_eq!(
+        fail(&["get", "nope"], b""),
+        "moxide config: no TLS public key with fingerprint \"nope\" (see `moxide config tlspubkey list`)\n"
     );
     let (status, _) = server.interrupt();
     assert!(status.success());

@@ -9,7 +9,9 @@
 //! server keeps serving, a socket left by `kill -9` is replaced at the next
 //! start, a store locked with no socket answering keeps its error, and a
 //! data_dir too long for a socket path stops the server with a message.
+//! `moxide localserve` answers `--dir` commands the same way.
 
+mod common;
 #[path = "common/serve_process.rs"]
 mod serve_process;
 
@@ -20,7 +22,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use serve_process::{Serve, moxide, text, write_config};
+use serve_process::{BIN, Serve, moxide, text, write_config};
 
 /// Submits a message from a@a.test to x@elsewhere.test over submission
 /// with STARTTLS; prints what the server refused.
@@ -339,4 +341,74 @@ fn a_data_dir_too_long_for_a_socket_path_is_named() {
         )
     );
     assert!(!data.join("ctl").exists());
+}
+
+#[test]
+fn localserve_answers_dir_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ds = d.to_str().unwrap();
+    let (imap, imaps) = common::free_ports();
+    let server = common::Server::start(d, imap, imaps);
+    let sock = d.join("data/ctl");
+    assert!(
+        std::fs::symlink_metadata(&sock)
+            .unwrap()
+            .file_type()
+            .is_socket()
+    );
+    assert_eq!(
+        run(
+            &[
+                "config",
+                "--dir",
+                ds,
+                "account",
+                "add",
+                "x",
+                "x@localhost",
+                "--password-stdin"
+            ],
+            b"xpw\n"
+        ),
+        (
+            "added account \"x\" with address x@localhost\n".into(),
+            String::new(),
+            Some(0)
+        )
+    );
+    let login = r#"
+import imaplib, sys
+i = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+print(i.login("x@localhost", "xpw")[0])
+"#;
+    assert_eq!(python(login, &[&imap.to_string()]), "OK\n");
+    let same: Vec<Vec<&str>> = vec![
+        vec!["queue", "--dir", ds, "list"],
+        vec!["queue", "--dir", ds, "hold", "--all"],
+        vec!["config", "--dir", ds, "account", "list"],
+        vec!["config", "--dir", ds, "tlspubkey", "list"],
+        vec!["config", "--dir", ds, "tlspubkey", "get", "nope"],
+    ];
+    let live: Vec<Output> = same.iter().map(|a| moxide(a, b"")).collect();
+    assert_eq!(text(&live[0].stdout), "queue is empty\n");
+    assert_eq!(
+        text(&live[2].stdout),
+        "account\tquota\tpassword\taddresses\nmox\tdefault\tset\tmox@localhost\nx\tdefault\tset\tx@localhost\n"
+    );
+    let (status, err) = server.interrupt();
+    assert!(status.success(), "{err}");
+    assert!(!sock.exists());
+    for (args, live) in same.iter().zip(&live) {
+        let direct = moxide(args, b"");
+        assert_eq!(
+            (text(&live.stdout), text(&live.stderr), live.status.code()),
+            (
+                text(&direct.stdout),
+                text(&direct.stderr),
+                direct.status.code()
+            ),
+            "{args:?}"
+        );
+    }
 }
