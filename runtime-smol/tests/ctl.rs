@@ -228,6 +228,10 @@ fn admin_commands_reach_the_running_server() {
     want.extend_from_slice(msg);
     assert_eq!(text(&answer), text(&want));
 
+    // Another user is refused by its uid (SO_PEERCRED) even when the file
+    // mode would let it connect (as root only: the test switches users).
+    other_user_is_refused(d, &sock);
+
     // The same commands through the server and with it stopped print the
     // same bytes.
     let same: Vec<Vec<&str>> = vec![
@@ -310,6 +314,63 @@ fn admin_commands_reach_the_running_server() {
     );
     let (status, err) = server.terminate();
     assert!(status.success(), "{err}");
+}
+
+/// Connects as user 65534 (nobody) to the socket made world-writable for
+/// the moment and sends a well-formed request: the server answers that
+/// this user may not use it. Needs root and setpriv (util-linux).
+fn other_user_is_refused(dir: &Path, sock: &Path) {
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let setpriv = Path::new("/usr/bin/setpriv").exists();
+    if !root || !setpriv {
+        let msg = "not root or no /usr/bin/setpriv: the other-user check is skipped";
+        // CI runs as root on Debian, where util-linux has setpriv.
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+        eprintln!("skipped: {msg}");
+        return;
+    }
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(dir, 0o711);
+    mode(&dir.join("data"), 0o711);
+    mode(sock, 0o666);
+    let client = r#"
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+req = b'{"Queue":{"List":{"ids":[],"domain":null,"held":false,"not_held":false}}}'
+s.sendall(b"moxide-ctl 1\n" + len(req).to_bytes(4, "big") + req)
+out = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    out += b
+sys.stdout.buffer.write(out)
+"#;
+    let out = Command::new("/usr/bin/setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+        ])
+        .arg(client)
+        .arg(sock)
+        .output()
+        .unwrap();
+    mode(sock, 0o600);
+    mode(dir, 0o700);
+    let msg =
+        "user 65534 may not use the control socket (only root and the owner of the data directory)";
+    let mut want = b"moxide-ctl 1\n\x01".to_vec();
+    want.extend_from_slice(&(msg.len() as u64).to_be_bytes());
+    want.extend_from_slice(msg.as_bytes());
+    assert_eq!(
+        (text(&out.stdout), text(&out.stderr)),
+        (text(&want), String::new())
+    );
 }
 
 #[test]
