@@ -6,63 +6,14 @@
 
 const BIN: &str = env!("CARGO_BIN_EXE_moxide");
 
+#[path = "common/client_cert_tools.rs"]
+mod client_cert_tools;
 mod common;
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
+use client_cert_tools::{field, have, s_client, tlspubkey};
 use common::{Server, free_ports};
-
-fn have(tool: &str, arg: &str, test: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg(arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED {test}: {tool} is not installed");
-    }
-    ok
-}
-
-/// Runs `cmd` with `stdin`; returns its output.
-fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-/// `moxide config --dir DIR tlspubkey ARGS < stdin`: exit code, stdout,
-/// stderr.
-fn tlspubkey(dir: &Path, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let out = run(
-        Command::new(BIN)
-            .args(["config", "--dir"])
-            .arg(dir)
-            .arg("tlspubkey")
-            .args(args),
-        stdin,
-    );
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-/// The value of a `name: value` line.
-fn field<'a>(out: &'a str, name: &str) -> &'a str {
-    out.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
-        .unwrap_or_else(|| panic!("no {name} in {out:?}"))
-}
 
 const HEADER: &str = "fingerprint\ttype\taccount\tlogin address\timap preauth\tname\n";
 
@@ -205,22 +156,6 @@ fn tlspubkey_commands_and_their_errors() {
             "moxide config: no TLS public key with fingerprint {fp:?} (see `moxide config tlspubkey list`)\n"
         )
     );
-}
-
-/// `openssl s_client -quiet -cert -key` to `port`, sending `input`; what
-/// the server said.
-fn s_client(port: u16, cert: &Path, key: &Path, input: &str) -> String {
-    let out = run(
-        Command::new("openssl")
-            .args(["s_client", "-quiet", "-connect"])
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-cert")
-            .arg(cert)
-            .arg("-key")
-            .arg(key),
-        input.as_bytes(),
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
