@@ -1,15 +1,14 @@
 //! The tokio drive loop answers a connection's `Need::Https` with the
 //! process's HTTPS configuration (`moxide::https`, the same client as the
 //! smol binary's), also after the peer closed its side. The HTTPS servers
-//! are the smol tests' (test CA, 127.0.0.1).
+//! are the smol tests' (test CA, 127.0.0.1), and so is the client side
+//! (`https_line::check_answers`).
 
 #[path = "../../runtime-smol/tests/common/https_line.rs"]
 mod https_line;
 #[path = "../../runtime-smol/tests/common/https_server.rs"]
 mod https_server;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 use https_line::HttpsLine;
@@ -52,40 +51,7 @@ fn drive_loop_answers_need_https() {
             }
         });
     });
-    let mut c = TcpStream::connect(addr).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut r = BufReader::new(c.try_clone().unwrap());
-    let mut ask = |url: String| {
-        c.write_all(format!("{url}\n").as_bytes()).unwrap();
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        line
-    };
-    let url = format!("https://127.0.0.1:{}/p", ok.port);
-    assert_eq!(ask(url.clone()), format!("{url} 200 fetched\r\n"));
-    let url = format!("https://127.0.0.1:{}/p", untrusted.port);
-    assert_eq!(ask(url.clone()), format!("{url} error Certificate\r\n"));
-    assert_eq!(
-        ask("http://127.0.0.1/".into()),
-        "http://127.0.0.1/ error Url\r\n"
-    );
-    drop((c, r));
-
-    // Asked, then the write side closed: the answer still comes.
-    let mut c = TcpStream::connect(addr).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let url = format!("https://127.0.0.1:{}/late", ok.port);
-    c.write_all(format!("{url}\n").as_bytes()).unwrap();
-    c.shutdown(Shutdown::Write).unwrap();
-    let mut all = String::new();
-    c.read_to_string(&mut all).unwrap();
-    assert_eq!(all, format!("{url} 200 fetched\r\n"));
-    server.join().unwrap();
-    let heads = ok.requests.lock().unwrap().clone();
-    assert_eq!(heads.len(), 2);
-    assert!(
-        heads[1].starts_with("GET /late HTTP/1.1\r\n"),
-        "{}",
-        heads[1]
-    );
+    https_line::check_answers(addr, ok.port, untrusted.port, &ok.requests, || {
+        server.join().unwrap()
+    });
 }
