@@ -46,6 +46,10 @@ type WriteOne<'a> = dyn FnMut(&mut Vec<u8>, u32) -> Result<(), ItemError> + 'a;
 const CHUNK_BYTES: usize = 1 << 20;
 /// Messages per chunk.
 const CHUNK_MESSAGES: usize = 500;
+/// Messages per chunk of a flags-only FETCH (`UID FETCH 1:* (FLAGS)`):
+/// its lines are short (~40 bytes, ~160 KB a chunk) and each chunk starts
+/// a new scan of the records, so its chunks are larger.
+const CHUNK_FLAGS_MESSAGES: usize = 4096;
 
 /// The requested messages as inclusive UID ranges: runs of consecutive
 /// sequence numbers (`idx` ascending) mapped to their first and last UID.
@@ -193,6 +197,10 @@ pub(crate) fn resume(s: &mut Session) {
     };
     let mut out = Vec::new();
     let mut count = 0usize;
+    let chunk_messages = match cur.plan {
+        Plan::FlagsOnly(_) => CHUNK_FLAGS_MESSAGES,
+        Plan::Fast(_) | Plan::General => CHUNK_MESSAGES,
+    };
     let mut failed: Option<ItemError> = None;
     while let Some(&(lo, hi)) = cur.ranges.front() {
         // The last UID looked at, and whether the chunk is full.
@@ -212,7 +220,7 @@ pub(crate) fn resume(s: &mut Session) {
                 return ControlFlow::Break(());
             }
             count += 1;
-            if out.len() >= CHUNK_BYTES || count >= CHUNK_MESSAGES {
+            if out.len() >= CHUNK_BYTES || count >= chunk_messages {
                 full = true;
                 return ControlFlow::Break(());
             }
