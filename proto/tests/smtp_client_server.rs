@@ -115,6 +115,18 @@ fn auth(user: &str, password: &str, mechanisms: &[Mechanism]) -> ClientAuth {
     }
 }
 
+/// A client that authenticates as `user` (`user@smtp.example`, its
+/// sender) with `password` by `mechanisms` and sends `x` to b@y.example.
+fn auth_client(starttls: StartTls, user: &str, password: &str, mechanisms: &[Mechanism]) -> Client {
+    let mut cfg = config(starttls);
+    cfg.auth = Some(auth(user, password, mechanisms));
+    Client::new(
+        cfg,
+        envelope(&format!("{user}@smtp.example"), &["b@y.example"]),
+        b"x\r\n",
+    )
+}
+
 fn b64(s: &str) -> String {
     B64.encode(s)
 }
@@ -122,13 +134,7 @@ fn b64(s: &str) -> String {
 #[test]
 fn scram_sha256_is_the_rfc_7677_exchange() {
     let mut h = submission_harness(false);
-    let mut cfg = config(StartTls::Opportunistic);
-    cfg.auth = Some(auth("user", "pencil", &Mechanism::ALL));
-    let mut c = Client::new(
-        cfg,
-        envelope("user@smtp.example", &["b@y.example"]),
-        b"x\r\n",
-    );
+    let mut c = auth_client(StartTls::Opportunistic, "user", "pencil", &Mechanism::ALL);
     let sent = run(&mut c, &mut h);
     // PLAIN and LOGIN are not used without TLS; no -PLUS without TLS.
     let expected_auth = format!(
@@ -155,13 +161,7 @@ p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
 fn scram_plus_after_starttls_binds_the_exporter() {
     let mut h = submission_harness(true);
     h.ctx.channel_bindings.tls_exporter = Some(vec![7u8; 32]);
-    let mut cfg = config(StartTls::Required);
-    cfg.auth = Some(auth("user", "pencil", &Mechanism::ALL));
-    let mut c = Client::new(
-        cfg,
-        envelope("user@smtp.example", &["b@y.example"]),
-        b"x\r\n",
-    );
+    let mut c = auth_client(StartTls::Required, "user", "pencil", &Mechanism::ALL);
     let sent = run(&mut c, &mut h);
     assert!(sent.starts_with("EHLO client.example\r\nSTARTTLS\r\nEHLO client.example\r\n"));
     let first = b64("p=tls-exporter,,n=user,r=rOprNGfwEbeRWgbNEkqO");
@@ -176,13 +176,7 @@ fn scram_plus_after_starttls_binds_the_exporter() {
     // the server refuses, the failure is permanent.
     let mut h = submission_harness(true);
     h.ctx.channel_bindings.tls_exporter = Some(vec![8u8; 32]);
-    let mut cfg = config(StartTls::Required);
-    cfg.auth = Some(auth("user", "pencil", &Mechanism::ALL));
-    let mut c = Client::new(
-        cfg,
-        envelope("user@smtp.example", &["b@y.example"]),
-        b"x\r\n",
-    );
+    let mut c = auth_client(StartTls::Required, "user", "pencil", &Mechanism::ALL);
     run(&mut c, &mut h);
     let e = c.outcome().error.clone().unwrap();
     assert_eq!((e.stage, e.permanent), (Stage::Auth, true));
@@ -190,12 +184,11 @@ fn scram_plus_after_starttls_binds_the_exporter() {
 
     // PLAIN over TLS.
     let mut h = submission_harness(true);
-    let mut cfg = config(StartTls::Required);
-    cfg.auth = Some(auth("tim", "tanstaaftanstaaf", &[Mechanism::Plain]));
-    let mut c = Client::new(
-        cfg,
-        envelope("tim@smtp.example", &["b@y.example"]),
-        b"x\r\n",
+    let mut c = auth_client(
+        StartTls::Required,
+        "tim",
+        "tanstaaftanstaaf",
+        &[Mechanism::Plain],
     );
     let sent = run(&mut c, &mut h);
     assert!(
@@ -211,12 +204,11 @@ fn scram_plus_after_starttls_binds_the_exporter() {
 #[test]
 fn cram_md5_and_login_and_wrong_password() {
     let mut h = submission_harness(false);
-    let mut cfg = config(StartTls::Opportunistic);
-    cfg.auth = Some(auth("tim", "tanstaaftanstaaf", &[Mechanism::CramMd5]));
-    let mut c = Client::new(
-        cfg,
-        envelope("tim@smtp.example", &["b@y.example"]),
-        b"x\r\n",
+    let mut c = auth_client(
+        StartTls::Opportunistic,
+        "tim",
+        "tanstaaftanstaaf",
+        &[Mechanism::CramMd5],
     );
     let sent = run(&mut c, &mut h);
     // RFC 2195 2.
@@ -231,12 +223,11 @@ fn cram_md5_and_login_and_wrong_password() {
 
     // LOGIN needs TLS: without it there is no usable mechanism.
     let mut h = submission_harness(false);
-    let mut cfg = config(StartTls::Opportunistic);
-    cfg.auth = Some(auth("tim", "tanstaaftanstaaf", &[Mechanism::Login]));
-    let mut c = Client::new(
-        cfg,
-        envelope("tim@smtp.example", &["b@y.example"]),
-        b"x\r\n",
+    let mut c = auth_client(
+        StartTls::Opportunistic,
+        "tim",
+        "tanstaaftanstaaf",
+        &[Mechanism::Login],
     );
     let sent = run(&mut c, &mut h);
     assert_eq!(sent, "EHLO client.example\r\nQUIT\r\n");
@@ -250,12 +241,11 @@ fn cram_md5_and_login_and_wrong_password() {
 
     // LOGIN over TLS.
     let mut h = submission_harness(true);
-    let mut cfg = config(StartTls::Required);
-    cfg.auth = Some(auth("tim", "tanstaaftanstaaf", &[Mechanism::Login]));
-    let mut c = Client::new(
-        cfg,
-        envelope("tim@smtp.example", &["b@y.example"]),
-        b"x\r\n",
+    let mut c = auth_client(
+        StartTls::Required,
+        "tim",
+        "tanstaaftanstaaf",
+        &[Mechanism::Login],
     );
     let sent = run(&mut c, &mut h);
     assert!(
@@ -270,12 +260,11 @@ fn cram_md5_and_login_and_wrong_password() {
 
     // A wrong password: 535, permanent, nothing sent.
     let mut h = submission_harness(false);
-    let mut cfg = config(StartTls::Opportunistic);
-    cfg.auth = Some(auth("user", "wrong", &[Mechanism::ScramSha1]));
-    let mut c = Client::new(
-        cfg,
-        envelope("user@smtp.example", &["b@y.example"]),
-        b"x\r\n",
+    let mut c = auth_client(
+        StartTls::Opportunistic,
+        "user",
+        "wrong",
+        &[Mechanism::ScramSha1],
     );
     let sent = run(&mut c, &mut h);
     assert!(!sent.contains("MAIL FROM"), "{sent}");
