@@ -175,6 +175,12 @@ fn cfg() -> DeliveryConfig {
     DeliveryConfig::new("out.a.test")
 }
 
+/// An attempt at `job` over the default transport with [`cfg`] at
+/// `now_unix`, without a cached MTA-STS policy, seed 0.
+fn attempt(job: Job, now_unix: i64) -> Attempt {
+    Attempt::new(job, Transport::default(), cfg(), now_unix, None, 0)
+}
+
 fn describe(tls: &TlsPolicy) -> String {
     let st = match tls.starttls {
         StartTls::Never => "never",
@@ -293,14 +299,7 @@ const ZONE: &str = "insecure b.test\nb.test MX 20 mx2.b.test\nb.test MX 10 mx1.b
 
 #[test]
 fn refused_first_host_then_delivery_to_second() {
-    let mut a = Attempt::new(
-        job("b.test", &["bob@b.test"], None),
-        Transport::default(),
-        cfg(),
-        1_767_225_600,
-        None,
-        0,
-    );
+    let mut a = attempt(job("b.test", &["bob@b.test"], None), 1_767_225_600);
     let servers = HashMap::from([(ip("192.0.2.2"), Server::ok())]);
     let (r, log) = run(&mut a, ZONE, None, &servers);
     let mut want = vec![
@@ -381,14 +380,7 @@ fn temporary_failure_moves_on_permanent_recipient_refusal_is_final() {
 
 #[test]
 fn all_hosts_failing_is_temporary_with_last_error() {
-    let mut a = Attempt::new(
-        job("b.test", &["bob@b.test"], None),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("b.test", &["bob@b.test"], None), 0);
     let garbage = Server {
         greeting: Some("\u{1}\u{2}garbage without code\r\n"),
         ..Server::ok()
@@ -405,14 +397,7 @@ fn all_hosts_failing_is_temporary_with_last_error() {
 
 #[test]
 fn null_mx_and_nxdomain_are_permanent_without_connecting() {
-    let mut a = Attempt::new(
-        job("b.test", &["bob@b.test"], None),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("b.test", &["bob@b.test"], None), 0);
     let (r, log) = run(&mut a, "b.test MX 0 .", None, &HashMap::new());
     assert_eq!(log, ["dns _mta-sts.b.test TXT", "dns b.test MX"]);
     let [(_, RcptResult::Permanent { detail, reply })] = r.recipients.as_slice() else {
@@ -425,14 +410,7 @@ fn null_mx_and_nxdomain_are_permanent_without_connecting() {
     let reply = reply.as_ref().unwrap();
     assert_eq!((reply.code, reply.enhanced), (556, Some((5, 1, 10))));
 
-    let mut a = Attempt::new(
-        job("c.test", &["bob@c.test"], None),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("c.test", &["bob@c.test"], None), 0);
     let (r, _) = run(&mut a, "", None, &HashMap::new());
     assert_eq!(
         delivered(&r),
@@ -442,14 +420,7 @@ fn null_mx_and_nxdomain_are_permanent_without_connecting() {
         )]
     );
     // A DNS failure is temporary.
-    let mut a = Attempt::new(
-        job("c.test", &["bob@c.test"], None),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("c.test", &["bob@c.test"], None), 0);
     let (r, _) = run(&mut a, "c.test MX !servfail", None, &HashMap::new());
     assert!(matches!(r.recipients[0].1, RcptResult::Temporary { .. }));
 }
@@ -460,14 +431,7 @@ const ENFORCE: &str = "version: STSv1\r\nmode: enforce\r\nmx: mx2.b.test\r\nmax_
 #[test]
 fn mtasts_enforce_skips_unlisted_and_requires_tls() {
     let zone = format!("{ZONE}\n{STS_RECORD}");
-    let mut a = Attempt::new(
-        job("b.test", &["bob@b.test"], None),
-        Transport::default(),
-        cfg(),
-        1_767_225_600,
-        None,
-        0,
-    );
+    let mut a = attempt(job("b.test", &["bob@b.test"], None), 1_767_225_600);
     // mx2 offers no STARTTLS: nothing is sent in plaintext.
     let servers = HashMap::from([(
         ip("192.0.2.2"),
@@ -572,14 +536,7 @@ fn tls_required_no_ignores_enforce_and_falls_back() {
 
 #[test]
 fn opportunistic_tls_failure_retries_in_plaintext() {
-    let mut a = Attempt::new(
-        job("b.test", &["bob@b.test"], None),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("b.test", &["bob@b.test"], None), 0);
     let servers = HashMap::from([(
         ip("2001:db8::1"),
         Server {
@@ -622,14 +579,7 @@ fn dane_required_no_plaintext_after_failure() {
     // A DNSSEC-signed zone with TLSA records for mx1.
     let zone =
         format!("d.test MX 10 mx1.d.test\nmx1.d.test A 192.0.2.5\n_25._tcp.mx1.d.test TLSA {EE}");
-    let mut a = Attempt::new(
-        job("d.test", &["bob@d.test"], None),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("d.test", &["bob@d.test"], None), 0);
     let servers = HashMap::from([(
         ip("192.0.2.5"),
         Server {
@@ -693,14 +643,7 @@ fn dane_required_no_plaintext_after_failure() {
 #[test]
 fn requiretls() {
     // Insecure MX, no MTA-STS: permanent 5.7.30 without connecting.
-    let mut a = Attempt::new(
-        job("b.test", &["bob@b.test"], Some(true)),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("b.test", &["bob@b.test"], Some(true)), 0);
     let (r, log) = run(&mut a, ZONE, None, &HashMap::new());
     assert!(log.iter().all(|l| !l.starts_with("connect")));
     let [(_, RcptResult::Permanent { reply, .. })] = r.recipients.as_slice() else {
@@ -710,14 +653,7 @@ fn requiretls() {
     assert_eq!((reply.code, reply.enhanced), (554, Some((5, 7, 30))));
     // DNSSEC MX: PKIX required; a server offering REQUIRETLS takes it.
     let zone = "e.test MX 10 mx.e.test\nmx.e.test A 192.0.2.9";
-    let mut a = Attempt::new(
-        job("e.test", &["bob@e.test"], Some(true)),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("e.test", &["bob@e.test"], Some(true)), 0);
     let servers = HashMap::from([(
         ip("192.0.2.9"),
         Server {
@@ -731,14 +667,7 @@ fn requiretls() {
     assert!(mail.ends_with(" REQUIRETLS"), "{mail}");
     assert_eq!(delivered(&r), [("bob@e.test", "delivered".to_string())]);
     // A server without REQUIRETLS: every host lacks it, permanent 5.7.30.
-    let mut a = Attempt::new(
-        job("e.test", &["bob@e.test"], Some(true)),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("e.test", &["bob@e.test"], Some(true)), 0);
     let servers = HashMap::from([(ip("192.0.2.9"), Server::ok())]);
     let (r, _) = run(&mut a, zone, None, &servers);
     let [(_, RcptResult::Permanent { reply, .. })] = r.recipients.as_slice() else {
@@ -819,14 +748,7 @@ fn smarthost_and_port_override() {
 
 #[test]
 fn address_literal_domain() {
-    let mut a = Attempt::new(
-        job("[192.0.2.44]", &["bob@[192.0.2.44]"], None),
-        Transport::default(),
-        cfg(),
-        0,
-        None,
-        0,
-    );
+    let mut a = attempt(job("[192.0.2.44]", &["bob@[192.0.2.44]"], None), 0);
     let servers = HashMap::from([(ip("192.0.2.44"), Server::ok())]);
     let (r, log) = run(&mut a, "", None, &servers);
     assert_eq!(
