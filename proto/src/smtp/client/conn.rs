@@ -68,6 +68,20 @@ pub(super) enum Expect {
     Bdat,
     /// The reply after the dot-stuffed message.
     DataEnd,
+    /// The reply to RSET between two transactions.
+    Rset,
+}
+
+impl Expect {
+    /// The stage of the command this reply answers.
+    pub(super) fn stage(self) -> Stage {
+        match self {
+            Expect::Mail | Expect::Rset => Stage::Mail,
+            Expect::Rcpt(_) => Stage::Rcpt,
+            Expect::Data | Expect::Dot => Stage::Data,
+            Expect::Bdat | Expect::DataEnd => Stage::DataEnd,
+        }
+    }
 }
 
 /// Message data being handed out.
@@ -107,8 +121,19 @@ pub struct ClientConn {
     pub(super) greeting: Option<Reply>,
     pub(super) pending: VecDeque<Expect>,
     pub(super) pipelined: bool,
+    /// The reply to MAIL of the current transaction.
     pub(super) mail_reply: Option<Reply>,
     pub(super) rcpt_replies: Vec<Option<Reply>>,
+    /// The MAIL command with its parameters (the same for every
+    /// transaction).
+    pub(super) mail_line: String,
+    /// The recipients (indices) of the current transaction: all of them,
+    /// or at most LIMITS RCPTMAX usable ones (RFC 9422 4.2).
+    pub(super) batch: std::ops::Range<usize>,
+    /// Results of recipients whose transaction has ended.
+    pub(super) settled: Vec<Option<RcptResult>>,
+    /// MAIL commands sent on this connection (for LIMITS MAILMAX).
+    pub(super) transactions: u32,
     /// The final reply for the accepted recipients (after the data, or a
     /// refused DATA command).
     pub(super) final_reply: Option<Reply>,
@@ -159,6 +184,10 @@ impl ClientConn {
             pipelined: false,
             mail_reply: None,
             rcpt_replies: vec![None; n],
+            mail_line: String::new(),
+            batch: 0..0,
+            settled: vec![None; n],
+            transactions: 0,
             final_reply: None,
             error: None,
             sasl_nonce: None,
@@ -250,12 +279,7 @@ impl ClientConn {
             Phase::StartTls => Stage::StartTls,
             Phase::Auth => Stage::Auth,
             Phase::Transaction if self.data.is_some() => Stage::Data,
-            Phase::Transaction => match self.pending.front() {
-                Some(Expect::Mail) | None => Stage::Mail,
-                Some(Expect::Rcpt(_)) => Stage::Rcpt,
-                Some(Expect::Data | Expect::Dot) => Stage::Data,
-                Some(Expect::Bdat | Expect::DataEnd) => Stage::DataEnd,
-            },
+            Phase::Transaction => self.pending.front().map_or(Stage::Mail, |e| e.stage()),
             Phase::Quit | Phase::Done => Stage::DataEnd,
         }
     }
@@ -341,8 +365,18 @@ impl ClientConn {
         self.actions.push_back(Action::Close);
     }
 
-    /// The result for recipient `i` from the replies gathered.
+    /// The result for recipient `i`: of its transaction when that ended,
+    /// else from the replies gathered so far.
     fn result_of(&self, i: usize) -> RcptResult {
+        match self.settled.get(i) {
+            Some(Some(r)) => r.clone(),
+            _ => self.current_result(i),
+        }
+    }
+
+    /// The result for recipient `i` from the replies of the current
+    /// transaction.
+    pub(super) fn current_result(&self, i: usize) -> RcptResult {
         if let Some(Err(why)) = self.rcpts.get(i) {
             return RcptResult::Failed {
                 reply: Reply::with(553, (5, 1, 3), format!("local: {why}")),

@@ -22,6 +22,41 @@ pub struct Extensions {
     pub enhanced_status_codes: bool,
     /// The AUTH mechanisms offered that we know.
     pub auth: Vec<Mechanism>,
+    /// LIMITS RCPTMAX (RFC 9422 3.2): at most this many RCPT commands per
+    /// transaction.
+    pub rcpt_max: Option<u32>,
+    /// LIMITS MAILMAX (RFC 9422 3.1): at most this many transactions
+    /// (MAIL commands) per session.
+    pub mail_max: Option<u32>,
+}
+
+/// The limits of a `LIMITS` line (RFC 9422 2: `limit-name "=" value`,
+/// separated by spaces), as (RCPTMAX, MAILMAX). `None` for a malformed
+/// line: a known limit without a positive decimal value (at most 6
+/// digits), one given twice, or a parameter without `=`. The limits are
+/// advisory, so a line we cannot read is ignored as a whole rather than
+/// half-applied. Unknown limit names are skipped (RFC 9422 2).
+fn parse_limits<'a>(params: impl Iterator<Item = &'a str>) -> Option<(Option<u32>, Option<u32>)> {
+    let (mut rcpt_max, mut mail_max) = (None, None);
+    for p in params {
+        let (name, value) = p.split_once('=')?;
+        let slot = match name.to_ascii_uppercase().as_str() {
+            "RCPTMAX" => &mut rcpt_max,
+            "MAILMAX" => &mut mail_max,
+            _ if !name.is_empty() && !value.is_empty() => continue,
+            _ => return None,
+        };
+        if slot.is_some()
+            || value.is_empty()
+            || value.len() > 6
+            || !value.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let n: u32 = value.parse().ok().filter(|&n| n > 0)?;
+        *slot = Some(n);
+    }
+    Some((rcpt_max, mail_max))
 }
 
 impl Extensions {
@@ -48,6 +83,12 @@ impl Extensions {
                 "STARTTLS" => e.starttls = true,
                 "REQUIRETLS" => e.requiretls = true,
                 "ENHANCEDSTATUSCODES" => e.enhanced_status_codes = true,
+                "LIMITS" => {
+                    if let Some((rcpt_max, mail_max)) = parse_limits(words) {
+                        e.rcpt_max = rcpt_max;
+                        e.mail_max = mail_max;
+                    }
+                }
                 "AUTH" => {
                     for m in words.filter_map(|w| Mechanism::from_name(&w.to_ascii_uppercase())) {
                         if !e.auth.contains(&m) {
@@ -96,5 +137,33 @@ mod tests {
         assert_eq!(e.lines, lines);
         let e = Extensions::parse(&["SIZE".to_string()]);
         assert_eq!((e.size, e.max_size()), (Some(0), None));
+    }
+
+    #[test]
+    fn limits_are_read_and_malformed_lines_ignored() {
+        let limits = |line: &str| {
+            let e = Extensions::parse(&[line.to_string()]);
+            (e.rcpt_max, e.mail_max)
+        };
+        assert_eq!(limits("LIMITS RCPTMAX=20"), (Some(20), None));
+        assert_eq!(
+            limits("limits mailmax=100 X-FUTURE=abc RcptMax=150"),
+            (Some(150), Some(100))
+        );
+        assert_eq!(limits("LIMITS"), (None, None));
+        assert_eq!(limits("LIMITS MAILMAX=999999"), (None, Some(999_999)));
+        for bad in [
+            "LIMITS RCPTMAX=0",
+            "LIMITS RCPTMAX=-1",
+            "LIMITS RCPTMAX=1000000",
+            "LIMITS RCPTMAX=",
+            "LIMITS RCPTMAX",
+            "LIMITS RCPTMAX=2 RCPTMAX=3",
+            "LIMITS RCPTMAX=1x MAILMAX=5",
+            "LIMITS MAILMAX=5 RCPTMAX=+3",
+            "LIMITS =5",
+        ] {
+            assert_eq!(limits(bad), (None, None), "{bad}");
+        }
     }
 }

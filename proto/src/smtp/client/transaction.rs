@@ -3,12 +3,19 @@
 //! by DATA (dot-stuffed) or BDAT LAST (RFC 3030), pipelined when the
 //! server offers PIPELINING (RFC 2920 3.1: MAIL, every RCPT and DATA or
 //! BDAT in one write).
+//!
+//! LIMITS (RFC 9422): when the server announces RCPTMAX, a transaction has
+//! at most that many recipients and the rest follow in further
+//! transactions on the same connection (4.2), each with the same MAIL and
+//! message, after an RSET when the server may still hold the previous
+//! one; at most MAILMAX transactions, the recipients left over are not
+//! attempted (retried on another connection).
 
 use std::time::Instant;
 
 use super::conn::{ClientConn, DATA_PIECE, DataOut, Expect, Phase};
 use super::data::DotStuffer;
-use super::{Body, ClientError, Stage};
+use super::{Body, ClientError, RcptResult, Stage};
 use crate::smtp::reply::Reply;
 
 impl ClientConn {
@@ -94,15 +101,88 @@ impl ClientConn {
         if self.env.requiretls {
             mail.push_str(" REQUIRETLS");
         }
+        self.mail_line = mail;
+        self.pipelined = ext.pipelining;
+        self.begin_batch(now);
+    }
+
+    /// MAIL for the next recipients: all that are left, or at most
+    /// RCPTMAX usable ones (RFC 9422 4.2); with PIPELINING their RCPTs and
+    /// DATA/BDAT go along. QUIT when no usable recipient is left.
+    fn begin_batch(&mut self, now: Instant) {
+        let start = self.batch.end;
+        let max = self
+            .ext
+            .rcpt_max
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let (mut end, mut usable) = (start, 0usize);
+        while usable < max
+            && let Some(r) = self.rcpts.get(end)
+        {
+            usable += usize::from(r.is_ok());
+            end += 1;
+        }
+        if usable == 0 {
+            return self.quit_at(Some(now));
+        }
+        self.batch = start..end;
+        self.mail_reply = None;
+        self.final_reply = None;
+        self.transactions = self.transactions.saturating_add(1);
+        let mail = self.mail_line.clone();
         self.send(&mail);
         self.pending.push_back(Expect::Mail);
         self.deadline = Some(now + self.cfg.timeouts.mail);
-        self.pipelined = ext.pipelining;
         if self.pipelined {
-            for i in 0..self.rcpts.len() {
+            for i in self.batch.clone() {
                 self.send_rcpt(i);
             }
             self.send_data_command(now);
+        }
+    }
+
+    /// The current transaction is over: its recipients' results are
+    /// final. Then the next batch (after RSET unless the server answered
+    /// the data with 2xx and so holds no transaction, RFC 5321 4.1.1.5),
+    /// or QUIT after an error, after the last recipient, or at MAILMAX.
+    fn end_transaction(&mut self, now: Instant, completed: bool) {
+        for i in self.batch.clone() {
+            let r: RcptResult = self.current_result(i);
+            if let Some(slot) = self.settled.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+        let more = self
+            .rcpts
+            .get(self.batch.end..)
+            .is_some_and(|rest| rest.iter().any(Result::is_ok));
+        if self.error.is_some() || !more {
+            return self.quit_at(Some(now));
+        }
+        if let Some(max) = self.ext.mail_max
+            && self.transactions >= max
+        {
+            self.error = Some(ClientError {
+                stage: Stage::Mail,
+                permanent: false,
+                reply: None,
+                detail: format!(
+                    "the server takes {max} transactions per connection (LIMITS MAILMAX); the other recipients wait for another connection"
+                ),
+                tls_failure: None,
+            });
+            return self.quit_at(Some(now));
+        }
+        if completed {
+            return self.begin_batch(now);
+        }
+        self.send("RSET");
+        self.pending.push_back(Expect::Rset);
+        if self.pipelined {
+            // RFC 2920 3.1: RSET may go anywhere in a pipelined group.
+            self.begin_batch(now);
+        } else {
+            self.deadline = Some(now + self.cfg.timeouts.command);
         }
     }
 
@@ -173,8 +253,11 @@ impl ClientConn {
         err
     }
 
+    /// Whether a recipient of the current transaction was accepted.
     fn rcpt_accepted(&self) -> bool {
         self.rcpt_replies
+            .get(self.batch.clone())
+            .unwrap_or_default()
             .iter()
             .any(|r| r.as_ref().is_some_and(|r| r.code / 100 == 2))
     }
@@ -185,8 +268,9 @@ impl ClientConn {
             return self.fail_close(err);
         };
         if reply.code == 421 {
-            // RFC 5321 3.8: the server is closing.
-            let err = self.reply_error(reply, "server closing");
+            // RFC 5321 3.8: the server is closing, in answer to `expect`.
+            let mut err = self.reply_error(reply, "server closing");
+            err.stage = expect.stage();
             return self.fail_close(err);
         }
         if self.data.is_some() && matches!(expect, Expect::Bdat | Expect::DataEnd) {
@@ -202,19 +286,20 @@ impl ClientConn {
                     return self.fail_then_quit(err);
                 }
                 if !self.pipelined {
-                    self.next_rcpt(now, 0);
+                    self.next_rcpt(now, self.batch.start);
                 }
             }
             Expect::Rcpt(i) => {
-                let refused_more = i > 0 && matches!(reply.code, 452 | 552);
+                let refused_more = i > self.batch.start && matches!(reply.code, 452 | 552);
                 if let Some(slot) = self.rcpt_replies.get_mut(i) {
                     *slot = Some(reply.clone());
                 }
                 if !self.pipelined {
                     if refused_more && self.rcpt_accepted() {
                         // RFC 5321 4.5.3.1.10: no more recipients in this
-                        // transaction; the rest get the same answer.
-                        for slot in self.rcpt_replies.iter_mut().skip(i + 1) {
+                        // transaction; the rest of it get the same answer.
+                        let rest = i + 1..self.batch.end;
+                        for slot in self.rcpt_replies.get_mut(rest).unwrap_or_default() {
                             *slot = Some(reply.clone());
                         }
                         return self.after_rcpts(now);
@@ -223,21 +308,34 @@ impl ClientConn {
                 }
             }
             Expect::Data => self.on_data_reply(now, reply),
-            Expect::Dot => self.quit_at(Some(now)),
+            Expect::Dot => self.end_transaction(now, reply.code / 100 == 2),
             Expect::Bdat => {
                 if self.pipelined && self.mail_reply.as_ref().is_some_and(|r| r.code / 100 != 2) {
                     let mail = self.mail_reply.clone().unwrap_or(reply);
                     let err = self.mail_refused(mail);
                     return self.fail_then_quit(err);
                 }
+                let completed = reply.code / 100 == 2;
                 if self.rcpt_accepted() {
                     self.final_reply = Some(reply);
                 }
-                self.quit_at(Some(now));
+                self.end_transaction(now, completed);
             }
             Expect::DataEnd => {
+                let completed = reply.code / 100 == 2;
                 self.final_reply = Some(reply);
-                self.quit_at(Some(now));
+                self.end_transaction(now, completed);
+            }
+            Expect::Rset => {
+                if reply.code / 100 != 2 {
+                    let err = self.reply_error(reply, "RSET refused");
+                    self.error.get_or_insert(err);
+                    if !self.pipelined {
+                        return self.quit_at(Some(now));
+                    }
+                } else if !self.pipelined {
+                    self.begin_batch(now);
+                }
             }
         }
         if let Some(next) = self.pending.front()
@@ -247,6 +345,7 @@ impl ClientConn {
             let t = &self.cfg.timeouts;
             let timeout = match next {
                 Expect::Mail => t.mail,
+                Expect::Rset => t.command,
                 Expect::Rcpt(_) => t.rcpt,
                 Expect::Data => t.data_init,
                 Expect::Dot | Expect::Bdat | Expect::DataEnd => t.data_end,
@@ -257,9 +356,10 @@ impl ClientConn {
         }
     }
 
-    /// RCPT for the first usable recipient from `i` (no PIPELINING).
+    /// RCPT for the first usable recipient of the batch from `i` (no
+    /// PIPELINING).
     fn next_rcpt(&mut self, now: Instant, i: usize) {
-        for j in i..self.rcpts.len() {
+        for j in i..self.batch.end {
             if self.send_rcpt(j) {
                 self.deadline = Some(now + self.cfg.timeouts.rcpt);
                 return;
@@ -268,8 +368,8 @@ impl ClientConn {
         self.after_rcpts(now);
     }
 
-    /// All RCPT replies are in (no PIPELINING): the data, or QUIT when no
-    /// recipient was accepted (RFC 5321 3.3).
+    /// All RCPT replies are in (no PIPELINING): the data, or no data when
+    /// no recipient was accepted (RFC 5321 3.3).
     fn after_rcpts(&mut self, now: Instant) {
         if self.rcpt_accepted() {
             self.send_data_command(now);
@@ -278,7 +378,7 @@ impl ClientConn {
                 self.deadline = Some(now + self.cfg.timeouts.data_block);
             }
         } else {
-            self.quit_at(Some(now));
+            self.end_transaction(now, false);
         }
     }
 
@@ -301,14 +401,14 @@ impl ClientConn {
                 self.error.get_or_insert(err);
             }
             if reply.code != 354 {
-                self.quit_at(Some(now));
+                self.end_transaction(now, false);
             }
             return;
         }
         if reply.code != 354 {
             // The recipients were accepted; the refusal is their answer.
             self.final_reply = Some(reply);
-            return self.quit_at(Some(now));
+            return self.end_transaction(now, false);
         }
         self.pending.push_back(Expect::DataEnd);
         self.start_data(now, Some(DotStuffer::new()));
