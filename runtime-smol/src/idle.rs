@@ -31,11 +31,21 @@ pub async fn idle_shrink(store: Arc<Store>, quiet: Duration) {
             continue;
         }
         let s = store.clone();
-        match smol::unblock(move || s.shrink_idle()).await {
-            Ok(r) => tracing::debug!(?r, "idle: memtables flushed"),
-            Err(e) => tracing::warn!(error = %e, "idle: flushing memtables failed"),
-        }
+        let flushed = match smol::unblock(move || s.shrink_idle()).await {
+            Ok(r) => {
+                tracing::debug!(?r, "idle: memtables flushed");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "idle: flushing memtables failed");
+                false
+            }
+        };
         trigger.handle_shrunk(Instant::now(), store.write_seqno());
+        if flushed && store.memtable_bytes() > 0 {
+            // Writes came in while it flushed: flush them once quiet again.
+            trigger.rearm();
+        }
         trim_heap();
     }
 }

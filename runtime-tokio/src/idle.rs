@@ -24,12 +24,25 @@ pub async fn idle_shrink(store: Arc<Store>, quiet: Duration) {
             continue;
         }
         let s = store.clone();
-        match tokio::task::spawn_blocking(move || s.shrink_idle()).await {
-            Ok(Ok(r)) => tracing::debug!(?r, "idle: memtables flushed"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "idle: flushing memtables failed"),
-            Err(e) => tracing::warn!(error = %e, "idle: flushing memtables did not finish"),
-        }
+        let flushed = match tokio::task::spawn_blocking(move || s.shrink_idle()).await {
+            Ok(Ok(r)) => {
+                tracing::debug!(?r, "idle: memtables flushed");
+                true
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "idle: flushing memtables failed");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "idle: flushing memtables did not finish");
+                false
+            }
+        };
         trigger.handle_shrunk(Instant::now(), store.write_seqno());
+        if flushed && store.memtable_bytes() > 0 {
+            // Writes came in while it flushed: flush them once quiet again.
+            trigger.rearm();
+        }
         trim_heap();
     }
 }

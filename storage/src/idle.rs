@@ -179,12 +179,21 @@ impl IdleTrigger {
 
     /// The shrink that [`IdleTrigger::handle_tick`] asked for is done (or
     /// failed) at `now`, leaving the write counter at `write_seqno`: the
-    /// counter's move by the flush itself is not a write. (Writes made
-    /// while the shrink ran are counted with it; the next write makes the
-    /// trigger fire again.)
+    /// counter's move by the flush itself is not a write. Writes made
+    /// while the shrink ran are counted with it: when the memtables are not
+    /// empty afterwards, call [`IdleTrigger::rearm`].
     pub fn handle_shrunk(&mut self, now: Instant, write_seqno: u64) {
         self.seen = Some((write_seqno, now));
         self.pending = false;
+    }
+
+    /// After [`IdleTrigger::handle_shrunk`]: the shrink succeeded but the
+    /// memtables are not empty, so writes arrived while it ran. Fire again
+    /// once the counter has been still for the quiet period, without
+    /// waiting for another write (else those writes would stay in memory
+    /// for as long as the store stays idle).
+    pub fn rearm(&mut self) {
+        self.pending = true;
     }
 }
 
@@ -217,6 +226,26 @@ mod tests {
         t.handle_shrunk(at(1015), 16);
         assert!(!t.handle_tick(at(1016), 16));
         assert!(!t.handle_tick(at(2000), 16));
+    }
+
+    #[test]
+    fn rearmed_after_writes_during_the_shrink_fires_once_quiet_again() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut t = IdleTrigger::new(QUIET);
+        assert!(!t.handle_tick(at(0), 7));
+        assert!(t.handle_tick(at(10), 7));
+        // A write landed while the flush ran: the counter the shrink left
+        // includes it, and the memtables were not empty afterwards.
+        t.handle_shrunk(at(11), 14);
+        t.rearm();
+        assert!(!t.handle_tick(at(12), 14));
+        assert!(!t.handle_tick(at(20), 14));
+        assert!(t.handle_tick(at(21), 14));
+        // That shrink found nothing new: quiet from then on.
+        t.handle_shrunk(at(21), 14);
+        assert!(!t.handle_tick(at(22), 14));
+        assert!(!t.handle_tick(at(2000), 14));
     }
 
     #[test]
