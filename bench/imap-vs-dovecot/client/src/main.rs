@@ -3,13 +3,20 @@
 //! so the client does little work per byte and is not the bottleneck.
 //!
 //! Subcommands (ADDR is host:port; PID is the server's (master) pid, whose
-//! process tree is sampled for CPU time via /proc/PID/stat):
+//! process tree is sampled for CPU time: per process in ns from its
+//! CPU-time clock, and in clock ticks from /proc/P/stat; see
+//! [`CpuSample`]):
 //!   append ADDR USER PASS MAILBOX COUNT CONNS PID
 //!       APPEND COUNT generated messages over CONNS connections, pipelined
 //!       with LITERAL+ (non-synchronising literals) when advertised.
 //!   cmd ADDR USER PASS MAILBOX REPEAT PID COMMAND [RESET]
 //!       SELECT MAILBOX, then REPEAT times: send RESET untimed (if given),
-//!       then time COMMAND from sending to its tagged OK.
+//!       wait until the server is quiet, then time COMMAND from sending to
+//!       its tagged OK; its server CPU is sampled before sending and
+//!       20 ms after the OK.
+//!   quiet PID MAX_SECS
+//!       wait until PID's tree uses under 1% CPU over a second (at most
+//!       MAX_SECS); prints how long that took.
 //!   idle ADDR USER PASS MAILBOX N THREADS [MAX_SECS]
 //!       open N connections, LOGIN, SELECT, IDLE (stop opening more after
 //!       MAX_SECS); print READY and the count; hold them until stdin is
@@ -49,6 +56,7 @@ fn main() {
             Ok(())
         }
         Some("maildir") if args.len() == 4 => cmd_maildir(&args[2..]),
+        Some("quiet") if args.len() == 4 => cmd_quiet(&args[2..]),
         Some("gen") if args.len() == 3 => {
             let n: usize = args[2].parse().unwrap_or(0);
             io::stdout()
@@ -110,10 +118,132 @@ fn tree(pid: u32) -> Vec<(u32, u64, u64)> {
     out
 }
 
-/// CPU seconds (user+system) used so far by PID's process tree.
-fn tree_cpu(pid: u32) -> f64 {
-    let ticks: u64 = tree(pid).iter().map(|p| p.1).sum();
-    ticks as f64 / 100.0 // CLK_TCK is 100 on Linux/x86_64 and arm64
+/// CPU used so far by PID's process tree, sampled two ways:
+/// - `ns`: CPU time of every process in the tree in nanoseconds, by pid:
+///   the process's CPU-time clock (`clock_gettime` on its
+///   `CPUCLOCK_SCHED` process clock, the scheduler's run time summed over
+///   all its threads, exited ones included). Where that clock cannot be
+///   read, the sum of the first field of /proc/P/task/T/schedstat over the
+///   live threads (which misses threads that exited).
+/// - `ticks`: utime+stime of every process (/proc/P/stat) in clock ticks
+///   (10 ms): coarse, kept as a cross-check.
+///
+/// A process that exits between two samples takes its CPU time with it
+/// (both figures); [`CpuDelta::lost`] counts them.
+struct CpuSample {
+    ns: HashMap<u32, u64>,
+    ticks: u64,
+}
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+}
+
+/// CPU time of process `pid` (all threads, exited ones included) in ns,
+/// from its process CPU-time clock: Linux encodes the clock of process P
+/// as `(!P << 3) | 2` (CPUCLOCK_SCHED, not per-thread), what
+/// `clock_getcpuclockid` returns.
+fn process_cpu_ns(pid: u32) -> Option<u64> {
+    let pid = i32::try_from(pid).ok()?;
+    let clock = (!pid << 3) | 2;
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer;
+    // this layout is the 64-bit Linux one (x86_64, aarch64).
+    let r = unsafe { clock_gettime(clock, &mut ts) };
+    (r == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+/// Run time of the live threads of `pid` in ns, from schedstat.
+fn threads_cpu_ns(pid: u32) -> Option<u64> {
+    let rd = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut sum = 0;
+    for e in rd.flatten() {
+        let path = e.path().join("schedstat");
+        if let Some(ns) = fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        {
+            sum += ns;
+        }
+    }
+    Some(sum)
+}
+
+/// Takes a [`CpuSample`] of PID's process tree.
+fn cpu_sample(pid: u32) -> CpuSample {
+    let t = tree(pid);
+    let ns = t
+        .iter()
+        .filter_map(|(p, _, _)| Some((*p, process_cpu_ns(*p).or_else(|| threads_cpu_ns(*p))?)))
+        .collect();
+    CpuSample {
+        ns,
+        ticks: t.iter().map(|p| p.1).sum(),
+    }
+}
+
+/// CPU used between two samples of the same tree.
+struct CpuDelta {
+    /// Sum over the processes of `after` of their CPU time since `before`
+    /// (all of it for a process that is new in `after`), in ns.
+    ns: u64,
+    /// The clock-tick difference, in ms (multiples of 10).
+    tick_ms: f64,
+    /// Processes in `before` that are gone in `after`: their CPU time
+    /// between the samples is missing from both figures.
+    lost: usize,
+    /// Processes in `after`.
+    procs: usize,
+}
+
+impl CpuSample {
+    fn since(&self, before: &CpuSample) -> CpuDelta {
+        let ns = self
+            .ns
+            .iter()
+            .map(|(pid, ns)| ns.saturating_sub(before.ns.get(pid).copied().unwrap_or(0)))
+            .sum();
+        let lost = before
+            .ns
+            .keys()
+            .filter(|pid| !self.ns.contains_key(pid))
+            .count();
+        CpuDelta {
+            ns,
+            // CLK_TCK is 100 on Linux/x86_64 and arm64.
+            tick_ms: self.ticks.saturating_sub(before.ticks) as f64 * 10.0,
+            lost,
+            procs: self.ns.len(),
+        }
+    }
+}
+
+/// Waits until PID's tree used less than `max_ns` of CPU in a `window`
+/// (background work of an earlier command finished), at most `limit`.
+/// Returns whether it got quiet.
+fn wait_quiet(pid: u32, window: Duration, max_ns: u64, limit: Duration) -> bool {
+    let start = Instant::now();
+    let mut prev = cpu_sample(pid);
+    loop {
+        thread::sleep(window);
+        let now = cpu_sample(pid);
+        if now.since(&prev).ns < max_ns {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        prev = now;
+    }
 }
 
 /// (RSS kB, PSS kB, process count) over PID's process tree.
@@ -497,7 +627,7 @@ fn cmd_append(a: &[String]) -> Result<(), String> {
         cs.push(c);
     }
     let literal_plus = cs[0].caps.contains("LITERAL+");
-    let cpu0 = tree_cpu(pid);
+    let cpu0 = cpu_sample(pid);
     let t0 = Instant::now();
     let mut hs = Vec::new();
     for (ci, mut c) in cs.into_iter().enumerate() {
@@ -553,25 +683,54 @@ fn cmd_append(a: &[String]) -> Result<(), String> {
         done.push(h.join().map_err(|_| "conn panicked")??);
     }
     let secs = t0.elapsed().as_secs_f64();
-    let cpu = tree_cpu(pid) - cpu0;
+    thread::sleep(SETTLE);
+    let cpu = cpu_sample(pid).since(&cpu0);
     for mut c in done {
         let _ = c.run("LOGOUT");
     }
+    let cpu_ms = cpu.ns as f64 / 1e6;
     println!(
-        "op=APPEND count={count} conns={conns} literal_plus={literal_plus} bytes={total_bytes} secs={secs:.3} msgs_per_s={:.0} cpu_s={cpu:.2}",
-        count as f64 / secs
+        "op=APPEND mailbox={mailbox} count={count} conns={conns} literal_plus={literal_plus} bytes={total_bytes} secs={secs:.3} msgs_per_s={:.0} cpu_s={:.2} cpu_ms={cpu_ms:.1} cpu_tick_ms={:.0} cpu_ms_per_msg={:.3} procs_lost={}",
+        count as f64 / secs,
+        cpu.tick_ms / 1000.0,
+        cpu.tick_ms,
+        cpu_ms / count.max(1) as f64,
+        cpu.lost
     );
     Ok(())
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// How long to wait after a tagged OK before sampling the server's CPU:
+/// the server may still be finishing its write and releasing memory.
+const SETTLE: Duration = Duration::from_millis(20);
+
+/// The median of a non-empty list (the upper one of an even count).
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
+/// The smallest value of a non-empty list.
+fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+/// Comma-separated values with `prec` decimals.
+fn list(v: &[f64], prec: usize) -> String {
+    v.iter()
+        .map(|x| format!("{x:.prec$}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn cmd_cmd(a: &[String]) -> Result<(), String> {
     let (addr, user, pass, mailbox) = (&a[0], &a[1], &a[2], &a[3]);
-    let repeat: usize = a[4].parse().map_err(|_| "REPEAT")?;
+    let repeat: usize = a[4]
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or("REPEAT must be a number > 0")?;
     let pid: u32 = a[5].parse().map_err(|_| "PID")?;
     let command = &a[6];
     let reset = a.get(7).filter(|s| !s.is_empty());
@@ -583,16 +742,26 @@ fn cmd_cmd(a: &[String]) -> Result<(), String> {
     c.run(&format!("SELECT {mailbox}"))?;
     let select_secs = t0.elapsed().as_secs_f64();
     let mut times = Vec::new();
-    let mut cpus = Vec::new();
+    let (mut cpu_ms, mut tick_ms, mut late_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut lost, mut unquiet, mut procs) = (0, 0, 0);
     let mut untagged = 0;
     let mut bytes_in = 0usize;
     for _ in 0..repeat {
         if let Some(r) = reset {
             c.run(r)?;
         }
-        // Let the server settle so CPU of the reset is not counted.
-        thread::sleep(Duration::from_millis(50));
-        let cpu0 = tree_cpu(pid);
+        // Start from a quiet server, so that the CPU of the reset, of the
+        // LOGIN and SELECT or of background work is not counted: at most
+        // 1 ms of CPU in 50 ms (waits 3 s at most, then counts it).
+        if !wait_quiet(
+            pid,
+            Duration::from_millis(50),
+            1_000_000,
+            Duration::from_secs(3),
+        ) {
+            unquiet += 1;
+        }
+        let cpu0 = cpu_sample(pid);
         let t0 = Instant::now();
         c.tag += 1;
         let tag = format!("t{}", c.tag);
@@ -618,20 +787,31 @@ fn cmd_cmd(a: &[String]) -> Result<(), String> {
             n += 1;
         }
         times.push(t0.elapsed().as_secs_f64());
-        // Sample CPU after the response; the server may still be finishing
-        // its write, so wait briefly.
-        thread::sleep(Duration::from_millis(20));
-        cpus.push(tree_cpu(pid) - cpu0);
+        thread::sleep(SETTLE);
+        let cpu1 = cpu_sample(pid);
+        let d = cpu1.since(&cpu0);
+        cpu_ms.push(d.ns as f64 / 1e6);
+        tick_ms.push(d.tick_ms);
+        lost += d.lost;
+        procs = d.procs;
+        // What the server still used in the 100 ms after the sample: near
+        // zero when SETTLE was long enough.
+        thread::sleep(Duration::from_millis(100));
+        late_ms.push(cpu_sample(pid).since(&cpu1).ns as f64 / 1e6);
         untagged = n;
         bytes_in = b;
     }
     let _ = c.run("LOGOUT");
-    let all: Vec<String> = times.iter().map(|t| format!("{t:.3}")).collect();
     println!(
-        "op={command:?} untagged={untagged} bytes={bytes_in} secs_median={:.4} secs_all={} cpu_s_median={:.2} login_secs={login_secs:.4} select_secs={select_secs:.4}",
-        median(&mut times),
-        all.join(","),
-        median(&mut cpus)
+        "op={command:?} untagged={untagged} bytes={bytes_in} secs_median={:.4} secs_min={:.4} secs_all={} cpu_s_median={:.2} cpu_ms_median={:.1} cpu_ms_all={} cpu_tick_ms_median={:.0} cpu_late_ms_median={:.1} procs_lost={lost} unquiet={unquiet} procs={procs} login_secs={login_secs:.4} select_secs={select_secs:.4}",
+        median(&times),
+        min(&times),
+        list(&times, 3),
+        median(&tick_ms) / 1000.0,
+        median(&cpu_ms),
+        list(&cpu_ms, 1),
+        median(&tick_ms),
+        median(&late_ms),
     );
     Ok(())
 }
@@ -704,6 +884,24 @@ fn cmd_idle(a: &[String]) -> Result<(), String> {
     let mut sink = Vec::new();
     let _ = io::stdin().read_to_end(&mut sink);
     drop(all);
+    Ok(())
+}
+
+fn cmd_quiet(a: &[String]) -> Result<(), String> {
+    let pid: u32 = a[0].parse().map_err(|_| "PID")?;
+    let max: f64 = a[1]
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+        .ok_or("MAX_SECS")?;
+    let t0 = Instant::now();
+    let quiet = wait_quiet(
+        pid,
+        Duration::from_secs(1),
+        10_000_000,
+        Duration::from_secs_f64(max),
+    );
+    println!("quiet={quiet} secs={:.1}", t0.elapsed().as_secs_f64());
     Ok(())
 }
 
