@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+#[path = "common/dnslib.rs"]
+mod dnslib;
 #[path = "common/python_server.rs"]
 mod python_server;
 
@@ -16,40 +18,20 @@ const ED_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/
 const ED_RECORD: &str =
     "v=DKIM1; k=ed25519; h=sha256; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 
-const SERVER: &str = r#"
-import socket, sys, threading, os
-from dnslib import DNSRecord, RR, QTYPE, RCODE, TXT
-
-DATA = {
-    "ed._domainkey.example.org": [TXT([b"v=DKIM1; k=ed25519; h=sha256; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="])],
-    "old._domainkey.example.org": [TXT([b"v=DKIM1; k=ed25519; p="])],
-}
-
-def serve(u):
-    while True:
-        data, peer = u.recvfrom(4096)
-        req = DNSRecord.parse(data)
-        name = str(req.q.qname).rstrip(".").lower()
-        reply = req.reply()
-        if name in DATA and QTYPE[req.q.qtype] == "TXT":
-            for rd in DATA[name]:
-                reply.add_answer(RR(name, req.q.qtype, rdata=rd, ttl=60))
-        elif name not in DATA:
-            reply.header.rcode = RCODE.NXDOMAIN
-        u.sendto(reply.pack(), peer)
-
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 0))
-threading.Thread(target=serve, args=(u,), daemon=True).start()
-print("PORT", u.getsockname()[1], flush=True)
-sys.stdin.read()
-os._exit(0)
-"#;
-
-/// The server's address, or `None` (test skipped) without python3.
+/// The key records' server (every other name is NXDOMAIN, other types
+/// NODATA), or `None` (test skipped) without python3.
 fn server() -> Option<SocketAddr> {
     static CELL: OnceLock<Option<SocketAddr>> = OnceLock::new();
-    *CELL.get_or_init(|| python_server::start(SERVER))
+    *CELL.get_or_init(|| {
+        dnslib::dnslib_server(&[
+            ("ed._domainkey.example.org", "TXT", ED_RECORD),
+            (
+                "old._domainkey.example.org",
+                "TXT",
+                "v=DKIM1; k=ed25519; p=",
+            ),
+        ])
+    })
 }
 
 fn moxide(args: &[&str], stdin: &[u8]) -> Output {

@@ -6,54 +6,39 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::OnceLock;
 
+#[path = "common/dnslib.rs"]
+mod dnslib;
 #[path = "common/python_server.rs"]
 mod python_server;
 
-/// The zone: every other name is NXDOMAIN, other types NODATA.
-const SERVER: &str = r#"
-import socket, sys, threading, os
-from dnslib import DNSRecord, RR, QTYPE, RCODE, A, TXT
-
-DATA = {
-    ("example.com", "TXT"): [TXT([b"v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all"]),
-                             TXT([b"site-verification=abc"])],
-    ("_spf.example.net", "TXT"): [TXT([b"v=spf1 a:mail.example.net ", b"~all"])],
-    # Not the client 198.51.100.5: the include softfails, so it does not
-    # match and example.com's -all decides (RFC 7208 5.2).
-    ("mail.example.net", "A"): [A("198.51.100.6")],
-    ("mail.example.org", "TXT"): [TXT([b"v=spf1 a -all"])],
-    ("mail.example.org", "A"): [A("198.51.100.5")],
-    ("bad.example", "TXT"): [TXT([b"v=spf1 a:mail -all"])],
-    ("two.example", "TXT"): [TXT([b"v=spf1 -all"]), TXT([b"v=spf1 +all"])],
-}
-NAMES = {n for (n, _) in DATA}
-
-def serve(u):
-    while True:
-        data, peer = u.recvfrom(4096)
-        req = DNSRecord.parse(data)
-        name = str(req.q.qname).rstrip(".").lower()
-        rtype = QTYPE[req.q.qtype]
-        reply = req.reply()
-        if (name, rtype) in DATA:
-            for rd in DATA[(name, rtype)]:
-                reply.add_answer(RR(name, req.q.qtype, rdata=rd, ttl=60))
-        elif name not in NAMES:
-            reply.header.rcode = RCODE.NXDOMAIN
-        u.sendto(reply.pack(), peer)
-
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 0))
-threading.Thread(target=serve, args=(u,), daemon=True).start()
-print("PORT", u.getsockname()[1], flush=True)
-sys.stdin.read()
-os._exit(0)
-"#;
-
-/// The server's address, or `None` (test skipped) without python3.
+/// The zone's address (every other name is NXDOMAIN, other types NODATA),
+/// or `None` (test skipped) without python3.
 fn server() -> Option<SocketAddr> {
     static CELL: OnceLock<Option<SocketAddr>> = OnceLock::new();
-    *CELL.get_or_init(|| python_server::start(SERVER))
+    *CELL.get_or_init(|| {
+        dnslib::dnslib_server(&[
+            (
+                "example.com",
+                "TXT",
+                "v=spf1 ip4:192.0.2.0/24 include:_spf.example.net -all",
+            ),
+            ("example.com", "TXT", "site-verification=abc"),
+            // Two character-strings, concatenated without a space.
+            (
+                "_spf.example.net",
+                "TXT",
+                "v=spf1 a:mail.example.net \t~all",
+            ),
+            // Not the client 198.51.100.5: the include softfails, so it does
+            // not match and example.com's -all decides (RFC 7208 5.2).
+            ("mail.example.net", "A", "198.51.100.6"),
+            ("mail.example.org", "TXT", "v=spf1 a -all"),
+            ("mail.example.org", "A", "198.51.100.5"),
+            ("bad.example", "TXT", "v=spf1 a:mail -all"),
+            ("two.example", "TXT", "v=spf1 -all"),
+            ("two.example", "TXT", "v=spf1 +all"),
+        ])
+    })
 }
 
 fn moxide(args: &[&str], resolver: Option<SocketAddr>) -> (Option<i32>, String, String) {

@@ -9,7 +9,8 @@
 use std::net::SocketAddr;
 
 /// The server: records arrive as `name<TAB>type<TAB>value` lines in argv[1].
-/// Types: A, AAAA, TXT (one string), MX (`pref host`), CNAME.
+/// Types: A, AAAA, TXT (its character-strings separated by tabs), MX
+/// (`pref host`), CNAME.
 const SERVER: &str = r#"
 import os, socket, sys, threading
 from dnslib import DNSRecord, RR, QTYPE, RCODE, A, AAAA, TXT, MX, CNAME
@@ -25,7 +26,7 @@ for line in sys.argv[1].splitlines():
     elif rtype == "AAAA":
         rd = AAAA(value)
     elif rtype == "TXT":
-        rd = TXT([value.encode()])
+        rd = TXT([v.encode() for v in value.split("\t")])
     elif rtype == "MX":
         pref, host = value.split()
         rd = MX(host, int(pref))
@@ -61,9 +62,11 @@ sys.stdin.read()
 os._exit(0)
 "#;
 
-/// Starts a server answering `records` (`(name, type, value)`) that runs
-/// until the test process exits; its address, or `None` (the test skips)
-/// when python3 is not installed.
+/// Starts a server answering `records` (`(name, type, value)`, several
+/// records of a name and type in the order given; a TXT value with tabs is
+/// a record of several character-strings) that runs until the test process
+/// exits; its address, or `None` (the test skips) when python3 is not
+/// installed.
 pub fn dnslib_server(records: &[(&str, &str, &str)]) -> Option<SocketAddr> {
     let zone: String = records
         .iter()
