@@ -3,7 +3,7 @@
 // `dial(addr, conn, roots)` on its runtime.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,7 +19,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use sha2::Digest;
 
-use crate::common::{Server, client_config, free_ports, read_line, tls};
+use crate::common::{Server, free_ports, imaps_inbox, read_line};
 
 fn conn(starttls: StartTls, verify: Verify, subject: &str) -> ClientConn {
     let cfg = ClientConfig {
@@ -40,30 +40,6 @@ fn conn(starttls: StartTls, verify: Verify, subject: &str) -> ClientConn {
         "From: sender@client.example\r\nTo: mox@localhost\r\nSubject: {subject}\r\n\r\n.{subject} body\r\n"
     );
     ClientConn::new(Instant::now(), cfg, env, Arc::from(msg.into_bytes()))
-}
-
-/// Every message of mox@localhost's Inbox, as IMAPS returns them.
-fn inbox(dir: &Path, imaps: u16) -> String {
-    let tcp = TcpStream::connect(("127.0.0.1", imaps)).unwrap();
-    let (mut s, _) = tls(client_config(dir), tcp);
-    read_line(&mut s);
-    let mut all = String::new();
-    for (tag, cmd) in [
-        ("a", "LOGIN mox@localhost moxmoxmox"),
-        ("b", "SELECT INBOX"),
-        ("c", "FETCH 1:* BODY.PEEK[]"),
-        ("d", "LOGOUT"),
-    ] {
-        s.write_all(format!("{tag} {cmd}\r\n").as_bytes()).unwrap();
-        loop {
-            let line = read_line(&mut s);
-            all.push_str(&line);
-            if line.starts_with(&format!("{tag} ")) {
-                break;
-            }
-        }
-    }
-    all
 }
 
 /// The DER of localserve's certificate.
@@ -204,7 +180,7 @@ fn run_all_cases(default_roots: &Arc<RootCertStore>) {
     let e = c.outcome().unwrap().error.clone().unwrap();
     assert_eq!((e.stage, e.permanent), (Stage::Connect, false));
 
-    let mailbox = inbox(dir.path(), imaps);
+    let mailbox = imaps_inbox(dir.path(), imaps);
     for subject in ["plain-case", "any-case", "pkix-case", "dane-case"] {
         // The stored message ends with the message as sent (dot-stuffing
         // undone by the server).

@@ -9,7 +9,7 @@
 // 127.0.0.1; the transport's port override picks the server).
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use moxide_engine::delivery::{AddressPolicy, DeliveryConfig, Transport};
 use moxide_engine::queue::{Entry, Filter, NewOutgoing, Queue, QueueConfig};
 use moxide_storage::{NewAccount, QueueBody, RcptState, Store, StoreConfig};
 
-use crate::common::{Server, client_config, free_ports, read_line, tls};
+use crate::common::{Server, free_ports, imaps_inbox};
 
 /// The zone: names ending in secure.test are answered with the AD bit
 /// (DNSSEC-verified as far as the resolver knows); other names NXDOMAIN,
@@ -177,30 +177,6 @@ fn sender_inbox(q: &Queue) -> Vec<String> {
         .collect()
 }
 
-/// Every message of mox@localhost's Inbox at a localserve, over IMAPS.
-fn localserve_inbox(dir: &Path, imaps: u16) -> String {
-    let tcp = TcpStream::connect(("127.0.0.1", imaps)).unwrap();
-    let (mut s, _) = tls(client_config(dir), tcp);
-    read_line(&mut s);
-    let mut all = String::new();
-    for (tag, cmd) in [
-        ("a", "LOGIN mox@localhost moxmoxmox"),
-        ("b", "SELECT INBOX"),
-        ("c", "FETCH 1:* BODY.PEEK[]"),
-        ("d", "LOGOUT"),
-    ] {
-        s.write_all(format!("{tag} {cmd}\r\n").as_bytes()).unwrap();
-        loop {
-            let line = read_line(&mut s);
-            all.push_str(&line);
-            if line.starts_with(&format!("{tag} ")) {
-                break;
-            }
-        }
-    }
-    all
-}
-
 /// An SMTP server on 127.0.0.1 answering from a script: the greeting
 /// after `greet` (never when `None`), the EHLO reply as given, 250 to
 /// MAIL and RSET, `rcpt` to RCPT, 221 to QUIT. Records every command line
@@ -291,7 +267,7 @@ fn delivers_over_starttls_and_empties_the_queue() {
     wait_for(&q, "delivery", |es| es.is_empty());
     runner.stop();
 
-    let mailbox = localserve_inbox(dir.path(), imaps);
+    let mailbox = imaps_inbox(dir.path(), imaps);
     // The prefix and message as queued (dot-stuffing undone), after the
     // receiving server's own Received header, which says TLS was used.
     let sent = format!("{PREFIX}{MSG}");
@@ -490,7 +466,7 @@ fn smarthost_with_auth_over_implicit_tls_delivers() {
     wait_for(&q, "delivery", |es| es.is_empty());
     runner.stop();
 
-    let mailbox = localserve_inbox(dir.path(), imaps);
+    let mailbox = imaps_inbox(dir.path(), imaps);
     assert!(
         mailbox.contains(&format!("{PREFIX}{msg}")),
         "not delivered as sent:\n{mailbox}\nDSN: {:?}",

@@ -75,7 +75,7 @@ fn mtasts_enforce_policy_fetched_and_delivered_with_pkix() {
     wait_for(&q, "delivery", |es| es.is_empty());
     runner.stop();
 
-    let mailbox = localserve_inbox(dir.path(), imaps);
+    let mailbox = imaps_inbox(dir.path(), imaps);
     assert!(
         mailbox.contains(&format!("{PREFIX}{MSG}")),
         "not delivered as sent:\n{mailbox}"
@@ -122,7 +122,7 @@ fn mtasts_enforce_with_an_untrusted_smtp_certificate_sends_nothing() {
         )
     );
     assert_eq!(sts_results(&q), (0, 1, vec!["certificate-not-trusted".to_string()]));
-    let mailbox = localserve_inbox(dir.path(), imaps);
+    let mailbox = imaps_inbox(dir.path(), imaps);
     assert!(!mailbox.contains("runner test"), "delivered:\n{mailbox}");
     drop(server);
 }

@@ -3,7 +3,7 @@
 //! temporary directory.
 #![allow(dead_code)] // each test crate uses a part
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -212,4 +212,30 @@ pub fn tls(cfg: Arc<ClientConfig>, tcp: TcpStream) -> (Tls, Vec<u8>) {
         .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
         .unwrap();
     (s, ekm.to_vec())
+}
+
+/// Every message of mox@localhost's Inbox at the localserve in `dir`, as
+/// its IMAPS port `imaps` returns them: the whole transcript of LOGIN,
+/// SELECT INBOX, FETCH 1:* BODY.PEEK[] and LOGOUT.
+pub fn imaps_inbox(dir: &Path, imaps: u16) -> String {
+    let tcp = TcpStream::connect(("127.0.0.1", imaps)).unwrap();
+    let (mut s, _) = tls(client_config(dir), tcp);
+    read_line(&mut s);
+    let mut all = String::new();
+    for (tag, cmd) in [
+        ("a", "LOGIN mox@localhost moxmoxmox"),
+        ("b", "SELECT INBOX"),
+        ("c", "FETCH 1:* BODY.PEEK[]"),
+        ("d", "LOGOUT"),
+    ] {
+        s.write_all(format!("{tag} {cmd}\r\n").as_bytes()).unwrap();
+        loop {
+            let line = read_line(&mut s);
+            all.push_str(&line);
+            if line.starts_with(&format!("{tag} ")) {
+                break;
+            }
+        }
+    }
+    all
 }
