@@ -46,12 +46,8 @@ show("logout", m.logout()[0])
 
 #[test]
 fn imaplib_login_create_append_select_fetch_search_store_idle_logout() {
-    match Command::new("python3").arg("--version").output() {
-        Ok(o) if o.status.success() => {}
-        _ => {
-            eprintln!("SKIPPED imaplib flow: python3 is not installed");
-            return;
-        }
+    if common::python("imaplib flow").is_none() {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let (imap, imaps) = common::free_ports();

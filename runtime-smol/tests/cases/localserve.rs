@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{Server, free_ports, localserve, wait_timeout};
+use crate::common::{Server, free_ports, localserve, python, wait_timeout};
 
 /// `stderr` less the warning of a machine without IPv6 loopback (the only
 /// log line localserve writes at level warn when all goes well).
@@ -20,17 +20,6 @@ fn without_ipv6_warning(stderr: &str) -> String {
         .filter(|l| !l.contains("IPv6 loopback not available"))
         .map(|l| format!("{l}\n"))
         .collect()
-}
-
-/// `python3`, or `None` after saying why the test is skipped.
-fn python(test: &str) -> Option<&'static str> {
-    match Command::new("python3").arg("--version").output() {
-        Ok(o) if o.status.success() => Some("python3"),
-        _ => {
-            eprintln!("SKIPPED {test}: python3 is not installed");
-            None
-        }
-    }
 }
 
 /// The Python client, beside these tests in runtime-smol (the tokio

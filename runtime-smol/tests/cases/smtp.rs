@@ -4,18 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{Server, free_ports};
-
-/// `python3`, or `None` after saying why the test is skipped.
-fn python(test: &str) -> Option<&'static str> {
-    match Command::new("python3").arg("--version").output() {
-        Ok(o) if o.status.success() => Some("python3"),
-        _ => {
-            eprintln!("SKIPPED {test}: python3 is not installed");
-            None
-        }
-    }
-}
+use crate::common::{Server, free_ports, python};
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime-smol/tests/py/smtp_client.py")

@@ -153,6 +153,22 @@ impl Drop for Server {
     }
 }
 
+/// `python3` when it runs here; else `None` after saying that `test` is
+/// skipped, except under CI=true (.ci/run installs it), where it fails.
+pub fn python(test: &str) -> Option<&'static str> {
+    match Command::new("python3").arg("--version").output() {
+        Ok(o) if o.status.success() => Some("python3"),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: python3 is not installed (CI=true: .ci/run installs it)"
+            );
+            eprintln!("SKIPPED {test}: python3 is not installed");
+            None
+        }
+    }
+}
+
 pub fn wait_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
     let start = Instant::now();
     loop {
