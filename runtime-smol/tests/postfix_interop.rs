@@ -20,104 +20,23 @@ mod dnslib;
 mod postfix;
 #[path = "common/python_server.rs"]
 mod python_server;
+#[path = "common/serve_process.rs"]
+mod serve_process;
 
 include!("cases/postfix_interop.rs");
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::Child;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use postfix::VIRTUAL_USER;
-
-/// A running `moxide serve`; killed when dropped.
-struct Serve {
-    child: Child,
-    /// `(service, port)` from the banner.
-    ports: Vec<(String, u16)>,
-}
-
-impl Serve {
-    fn start(config: &Path) -> Serve {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-        // "moxide serve: HOST: smtp 127.0.0.1:P, ...; data in D"
-        let list = line
-            .strip_prefix("moxide serve: mail.a.test: ")
-            .and_then(|r| r.split_once("; data in "))
-            .map(|(l, _)| l.to_string());
-        let Some(list) = list else {
-            let _ = child.kill();
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("moxide serve banner {line:?}; stderr {err}");
-        };
-        let ports = list
-            .split(", ")
-            .map(|s| {
-                let (svc, port) = s.split_once(" 127.0.0.1:").unwrap();
-                (svc.to_string(), port.parse().unwrap())
-            })
-            .collect();
-        Serve { child, ports }
-    }
-
-    fn port(&self, service: &str) -> u16 {
-        self.ports.iter().find(|(s, _)| s == service).unwrap().1
-    }
-
-    /// Sends SIGTERM and waits (30 s at most): the exit status and stderr.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        let st = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(st.success(), "kill -TERM {pid}");
-        let status = common::wait_timeout(&mut self.child, Duration::from_secs(30));
-        let mut err = String::new();
-        let _ = self.child.stderr.take().unwrap().read_to_string(&mut err);
-        (status, err)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A `moxide serve` set-up in `dir` for `a.test` with account a@a.test
 /// (password "secret"): DNS from `resolver`, loopback delivery allowed,
 /// mail for postfix.test through a direct transport to `postfix_port`.
 fn serve_config(dir: &Path, resolver: std::net::SocketAddr, postfix_port: u16) -> PathBuf {
-    let ck = rcgen::generate_simple_self_signed(vec!["mail.a.test".into()]).unwrap();
-    std::fs::create_dir_all(dir.join("tls")).unwrap();
-    std::fs::write(dir.join("tls/cert.pem"), ck.cert.pem()).unwrap();
-    std::fs::write(dir.join("tls/key.pem"), ck.signing_key.serialize_pem()).unwrap();
-    let cfg = dir.join("moxide.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "hostname = \"mail.a.test\"
-data_dir = \"data\"
-sender_checks = false
-resolver = [\"{resolver}\"]
+    let cfg = serve_process::write_config(
+        dir,
+        &format!(
+            "resolver = [\"{resolver}\"]
 
 [delivery]
 allow_loopback = true
@@ -129,30 +48,23 @@ port = {postfix_port}
 [[routes]]
 to_domains = [\"postfix.test\"]
 transport = \"postfix\"
-
-[[listeners]]
-ips = [\"127.0.0.1\"]
-tls_cert = \"tls/cert.pem\"
-tls_key = \"tls/key.pem\"
-smtp = 0
-submission = 0
-imaps = 0
 "
         ),
-    )
-    .unwrap();
-    std::fs::write(dir.join("domains.toml"), "[domains.\"a.test\"]\n").unwrap();
-    let mut add = Command::new(BIN)
-        .args(["config", "--config"])
-        .arg(&cfg)
-        .args(["account", "add", "a", "a@a.test", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin.take().unwrap().write_all(b"secret\n").unwrap();
-    let out = add.wait_with_output().unwrap();
+    );
+    let config = cfg.to_str().unwrap();
+    let out = serve_process::moxide(
+        &[
+            "config",
+            "--config",
+            config,
+            "account",
+            "add",
+            "a",
+            "a@a.test",
+            "--password-stdin",
+        ],
+        b"secret\n",
+    );
     assert!(out.status.success(), "account add: {out:?}");
     cfg
 }
@@ -183,7 +95,7 @@ fn moxide_delivers_to_postfix_over_starttls() {
     };
     let dir = tempfile::tempdir().unwrap();
     let cfg = serve_config(dir.path(), dns, pf.port);
-    let server = Serve::start(&cfg);
+    let server = serve_process::Serve::start(&cfg);
 
     let submission = server.port("submission").to_string();
     let out = py(
