@@ -325,33 +325,43 @@ fn permanent_rejection_gives_a_failure_dsn_and_no_entry() {
     }
 }
 
-#[test]
-fn refused_connection_is_retried_after_7_5_minutes() {
-    if !dns() {
-        return;
-    }
-    let closed = free_ports().0;
+/// Queues a message for `rcpt` (REQUIRETLS as `requiretls`), runs the
+/// runner with every domain's mail sent to `port` until the attempt is
+/// booked as failed, and checks what a temporary failure books: one
+/// attempt, made while the runner ran, the next one 7.5 minutes (450 s)
+/// later, the one recipient still pending, no DSN. Returns the entry.
+fn one_temporary_failure(port: u16, rcpt: &str, requiretls: Option<bool>) -> Entry {
     let (_qdir, q) = queue();
-    let runner = start_runner(q.clone(), config(closed));
-    let t0 = add(&q, "bob@refused.test", None);
-    let es = wait_for(&q, "booked failure", |es| {
+    let runner = start_runner(q.clone(), config(port));
+    let t0 = add(&q, rcpt, requiretls);
+    let mut es = wait_for(&q, "booked failure", |es| {
         es.first().is_some_and(|e| e.last_error.is_some())
     });
     let t1 = unix_now();
     runner.stop();
 
-    let e = &es[0];
+    let e = es.remove(0);
     assert_eq!(e.attempts, 1);
     let last = e.last_attempt.unwrap();
     assert!((t0..=t1).contains(&last), "{last} not in {t0}..={t1}");
     assert_eq!(e.next_attempt, last + 450);
     assert_eq!(e.recipients.len(), 1);
     assert_eq!(e.recipients[0].state, RcptState::Pending);
+    assert!(sender_inbox(&q).is_empty(), "no DSN expected");
+    e
+}
+
+#[test]
+fn refused_connection_is_retried_after_7_5_minutes() {
+    if !dns() {
+        return;
+    }
+    let closed = free_ports().0;
+    let e = one_temporary_failure(closed, "bob@refused.test", None);
     let want = format!(
         "refused.test: connecting to 127.0.0.1:{closed}: Connection refused (os error 111)"
     );
     assert_eq!(e.last_error.as_deref(), Some(want.as_str()));
-    assert!(sender_inbox(&q).is_empty(), "no DSN expected");
 }
 
 #[test]
@@ -363,19 +373,9 @@ fn requiretls_to_a_server_without_starttls_sends_nothing() {
         "250-scripted.test\r\n250-8BITMIME\r\n250 REQUIRETLS\r\n",
         "250 2.1.5 ok\r\n",
     );
-    let (_qdir, q) = queue();
-    let runner = start_runner(q.clone(), config(s.port));
-    add(&q, "bob@secure.test", Some(true));
-    let es = wait_for(&q, "booked failure", |es| {
-        es.first().is_some_and(|e| e.last_error.is_some())
-    });
-    runner.stop();
-
+    let e = one_temporary_failure(s.port, "bob@secure.test", Some(true));
     // The server heard EHLO and QUIT, never MAIL: nothing in plaintext.
     assert_eq!(s.lines(), vec!["<connect>", "EHLO mail.a.test", "QUIT"]);
-    let e = &es[0];
-    assert_eq!(e.attempts, 1);
-    assert_eq!(e.recipients[0].state, RcptState::Pending);
     assert_eq!(
         e.last_error.as_deref(),
         Some("mx.secure.test: TLS is required but the server does not offer STARTTLS")
@@ -495,25 +495,11 @@ fn garbage_from_the_server_is_a_temporary_failure() {
             let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
         }
     });
-    let (_qdir, q) = queue();
-    let runner = start_runner(q.clone(), config(port));
-    let t0 = add(&q, "bob@refused.test", None);
-    let es = wait_for(&q, "booked failure", |es| {
-        es.first().is_some_and(|e| e.last_error.is_some())
-    });
-    runner.stop();
-
-    let e = &es[0];
-    assert_eq!(e.attempts, 1);
-    let last = e.last_attempt.unwrap();
-    assert!(last >= t0 && last <= unix_now());
-    assert_eq!(e.next_attempt, last + 450);
-    assert_eq!(e.recipients[0].state, RcptState::Pending);
+    let e = one_temporary_failure(port, "bob@refused.test", None);
     assert_eq!(
         e.last_error.as_deref(),
         Some("refused.test: protocol error: malformed reply line \"HTTP/1.1 400 Bad Request\"")
     );
-    assert!(sender_inbox(&q).is_empty(), "no DSN expected");
 }
 
 #[test]
@@ -525,24 +511,10 @@ fn temporary_rejection_is_retried_after_7_5_minutes() {
         "250-scripted.test\r\n250 8BITMIME\r\n",
         "451 4.7.1 greylisted, try again later\r\n",
     );
-    let (_qdir, q) = queue();
-    let runner = start_runner(q.clone(), config(s.port));
-    let t0 = add(&q, "bob@reject.test", None);
-    let es = wait_for(&q, "booked failure", |es| {
-        es.first().is_some_and(|e| e.last_error.is_some())
-    });
-    runner.stop();
-
-    let e = &es[0];
-    assert_eq!(e.attempts, 1);
-    let last = e.last_attempt.unwrap();
-    assert!(last >= t0 && last <= unix_now());
-    assert_eq!(e.next_attempt, last + 450);
-    assert_eq!(e.recipients[0].state, RcptState::Pending);
+    let e = one_temporary_failure(s.port, "bob@reject.test", None);
     assert_eq!(
         e.last_error.as_deref(),
         Some("451 4.7.1 greylisted, try again later")
     );
     assert_eq!(e.recipients[0].last_error, e.last_error);
-    assert!(sender_inbox(&q).is_empty(), "no DSN expected");
 }
