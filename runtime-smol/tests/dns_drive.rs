@@ -3,17 +3,19 @@
 //! The nameserver is a minimal UDP responder on loopback written here (it
 //! answers every A query with 192.0.2.77), so no Python is needed.
 
-use std::collections::VecDeque;
+#[path = "common/need_line.rs"]
+mod need_line;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_io::Async;
 use moxide::dns::Resolver;
-use moxide::serve::{self, Session};
-use moxide_proto::conn::{Action, Answer, Conn, Need, NeedId};
+use moxide::serve;
+use moxide_proto::conn::{Answer, Need};
 use moxide_proto::dns::{Lookup, Query, RecordType};
+use need_line::NeedLine;
 
 /// Answers every query with one A record 192.0.2.77 (TTL 60): the question
 /// is echoed, the EDNS OPT record (the query's last 11 bytes) dropped.
@@ -38,66 +40,14 @@ fn responder() -> SocketAddr {
 
 /// A line protocol: each line is a name; the reply line is the name and
 /// its A lookup. Closes after EOF once every lookup was answered.
-#[derive(Default)]
-struct DnsLine {
-    input: Vec<u8>,
-    out: Vec<u8>,
-    actions: VecDeque<Action>,
-    asked: Vec<(NeedId, String)>,
-    next: u64,
-    eof: bool,
-}
-
-impl Conn for DnsLine {
-    fn handle_input(&mut self, _now: Instant, bytes: &[u8]) {
-        self.input.extend_from_slice(bytes);
-        while let Some(i) = self.input.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.input.drain(..=i).collect();
-            let name = String::from_utf8_lossy(&line).trim().to_string();
-            let id = NeedId(self.next);
-            self.next += 1;
-            self.asked.push((id, name.clone()));
-            let q = Query::new(name, RecordType::A);
-            self.actions.push_back(Action::Need(id, Need::Dns(q)));
-        }
-    }
-    fn handle_eof(&mut self, _now: Instant) {
-        self.eof = true;
-    }
-    fn handle_timeout(&mut self, _now: Instant) {}
-    fn handle_answer(&mut self, _now: Instant, id: NeedId, answer: Answer) {
-        let Some(pos) = self.asked.iter().position(|(i, _)| *i == id) else {
-            return;
-        };
-        let (_, name) = self.asked.remove(pos);
-        let text = match answer {
+fn dns_line() -> NeedLine {
+    NeedLine::new(
+        |name| Need::Dns(Query::new(name, RecordType::A)),
+        |answer| match answer {
             Answer::Dns(Lookup::Records(r)) => format!("{:?}", r.data),
             other => format!("{other:?}"),
-        };
-        self.out
-            .extend_from_slice(format!("{name} {text}\r\n").as_bytes());
-    }
-    fn poll_transmit(&mut self, out: &mut Vec<u8>) {
-        out.append(&mut self.out);
-    }
-    fn poll_action(&mut self) -> Option<Action> {
-        if let Some(a) = self.actions.pop_front() {
-            return Some(a);
-        }
-        (self.eof && self.asked.is_empty()).then_some(Action::Close)
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-    fn wants_read(&self) -> bool {
-        !self.eof
-    }
-}
-
-impl Session for DnsLine {
-    fn set_wake(&mut self, _wake: Arc<dyn Fn() + Send + Sync>) {}
-    fn handle_changes(&mut self, _now: Instant) {}
-    fn tls_established(&mut self, _e: Option<Vec<u8>>, _k: Option<String>) {}
+        },
+    )
 }
 
 #[test]
@@ -112,7 +62,7 @@ fn need_dns_is_answered_by_the_shared_resolver() {
             smol::block_on(async {
                 let stream = Async::new(stream).unwrap();
                 let (_tx, rx) = smol::channel::bounded::<()>(1);
-                serve::drive(Box::new(DnsLine::default()), stream, &rx)
+                serve::drive(Box::new(dns_line()), stream, &rx)
                     .await
                     .unwrap();
             });

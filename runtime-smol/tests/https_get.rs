@@ -12,7 +12,6 @@ mod https_server;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use https_line::HttpsLine;
 use https_server::{TestCa, response, serve};
 use moxide::https::{HttpsTls, get};
 use moxide_proto::conn::{HttpsErrorKind, HttpsRequest, HttpsResponse};
@@ -215,7 +214,7 @@ fn drive_loop_answers_need_https() {
             smol::block_on(async {
                 let stream = async_io::Async::new(stream).unwrap();
                 let (_tx, rx) = smol::channel::bounded::<()>(1);
-                moxide::serve::drive(Box::new(HttpsLine::default()), stream, &rx)
+                moxide::serve::drive(Box::new(https_line::https_line()), stream, &rx)
                     .await
                     .unwrap();
             });

@@ -11,7 +11,6 @@ mod https_server;
 
 use std::time::Duration;
 
-use https_line::HttpsLine;
 use https_server::{TestCa, response, serve};
 use moxide::https::HttpsTls;
 
@@ -45,7 +44,7 @@ fn drive_loop_answers_need_https() {
             for _ in 0..2 {
                 let (stream, _) = listener.accept().await.unwrap();
                 let notify = tokio::sync::Notify::new();
-                moxide_tokio::serve::drive(Box::new(HttpsLine::default()), stream, &notify)
+                moxide_tokio::serve::drive(Box::new(https_line::https_line()), stream, &notify)
                     .await
                     .unwrap();
             }
