@@ -150,7 +150,12 @@ extern "C" {
 /// as `(!P << 3) | 2` (CPUCLOCK_SCHED, not per-thread), what
 /// `clock_getcpuclockid` returns.
 fn process_cpu_ns(pid: u32) -> Option<u64> {
-    let pid = i32::try_from(pid).ok()?;
+    // 0 would be this process's clock, and the encoding needs the pid to
+    // fit in 29 bits: Linux pids are at most 4,194,304 (PID_MAX_LIMIT).
+    if pid == 0 || pid > 4_194_304 {
+        return None;
+    }
+    let pid = pid as i32;
     let clock = (!pid << 3) | 2;
     let mut ts = Timespec {
         tv_sec: 0,
@@ -928,4 +933,90 @@ fn cmd_maildir(a: &[String]) -> Result<(), String> {
         fs::write(dir.join("cur").join(name), &lf).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(ns: &[(u32, u64)], ticks: u64) -> CpuSample {
+        CpuSample {
+            ns: ns.iter().copied().collect(),
+            ticks,
+        }
+    }
+
+    #[test]
+    fn delta_counts_new_processes_fully_and_lost_ones_not() {
+        let before = sample(&[(10, 1_000_000), (11, 5_000_000)], 7);
+        // 10 used 2.5 ms, 11 exited, 12 is new with 0.5 ms.
+        let after = sample(&[(10, 3_500_000), (12, 500_000)], 9);
+        let d = after.since(&before);
+        assert_eq!(d.ns, 3_000_000);
+        assert_eq!(d.lost, 1);
+        assert_eq!(d.procs, 2);
+        assert_eq!(d.tick_ms, 20.0);
+    }
+
+    #[test]
+    fn process_clock_counts_this_process_and_its_exited_threads() {
+        let me = std::process::id();
+        let t0 = process_cpu_ns(me).expect("own process clock");
+        // A thread that uses 30 ms of CPU (by its own schedstat, whatever
+        // the load) and exits.
+        let own = || -> u64 {
+            let s = fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+            s.split_whitespace().next().unwrap().parse().unwrap()
+        };
+        thread::spawn(move || {
+            let start = own();
+            let mut x = 0u64;
+            while own() - start < 30_000_000 {
+                for _ in 0..10_000 {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                }
+            }
+            std::hint::black_box(x);
+        })
+        .join()
+        .unwrap();
+        let used = process_cpu_ns(me).unwrap() - t0;
+        assert!(
+            (30_000_000..1_000_000_000).contains(&used),
+            "{used} ns for a thread that used 30 ms"
+        );
+        // The live threads' schedstat sum no longer has that thread.
+        let threads = threads_cpu_ns(me).unwrap();
+        assert!(threads < process_cpu_ns(me).unwrap());
+        // A pid that does not exist has no clock; 0 and pids past Linux's
+        // limit are refused, not read as another clock.
+        assert!(std::path::Path::new("/proc/sys/kernel/pid_max").exists());
+        let pid_max: u32 = fs::read_to_string("/proc/sys/kernel/pid_max")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(process_cpu_ns(pid_max), None);
+        assert_eq!(process_cpu_ns(0), None);
+        assert_eq!(process_cpu_ns(i32::MAX as u32), None);
+    }
+
+    #[test]
+    fn median_min_and_list() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0]), 4.0);
+        assert_eq!(min(&[3.0, 1.5, 2.0]), 1.5);
+        assert_eq!(list(&[1.0, 2.25], 1), "1.0,2.2");
+    }
+
+    #[test]
+    fn logical_line_includes_literals() {
+        let mut r = BufReader::new(&b"* 1 FETCH (BODY[] {5}\r\nab\r\nc)\r\nt1 OK done\r\n"[..]);
+        assert_eq!(
+            read_logical_line(&mut r).unwrap(),
+            b"* 1 FETCH (BODY[] {5}ab\r\nc)".to_vec()
+        );
+        assert_eq!(read_logical_line(&mut r).unwrap(), b"t1 OK done".to_vec());
+        assert!(read_logical_line(&mut r).is_err());
+    }
 }
