@@ -41,6 +41,7 @@ impl Store {
             keys::TAG_ERASE,
             keys::TAG_SUBSCRIPTION,
             TAG_ENVELOPE,
+            crate::flags_index::TAG_FLAGS_INDEX,
         ]
         .iter()
         .map(|t| {

@@ -167,6 +167,7 @@ impl Account {
             contents.insert(id, records::decode(&v, || format!("content record {id}"))?);
         }
         let mut msgid_expected = BTreeSet::new();
+        let mut flag_entries = BTreeMap::new();
         for mb in mailboxes.values() {
             let n = &mb.name;
             let msgs = self.records_in(mb.id, 1..=u32::MAX)?;
@@ -180,6 +181,7 @@ impl Account {
             let mut counts = MailboxCounts::default();
             for m in &msgs {
                 records += 1;
+                flag_entries.insert((mb.id, m.uid), crate::flags_index::Entry::of(m));
                 let at = format!("mailbox {n:?} uid {}", m.uid);
                 if m.uid == 0 || m.uid >= mb.uidnext {
                     p.push(format!("{at}: uid not in 1..uidnext {}", mb.uidnext));
@@ -297,6 +299,7 @@ impl Account {
                 "{index_entries} modseq index entries for {records} message records"
             ));
         }
+        p.extend(self.check_flags_index(flag_entries)?);
         let mut found = BTreeSet::new();
         for kv in ks.msgid.prefix(a.to_be_bytes()) {
             found.insert(kv.key()?.to_vec());

@@ -283,7 +283,7 @@ mod tests {
         let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
         assert_eq!(
             crate::upgrade::stored_version(&store).unwrap(),
-            Some(ENVELOPE_VERSION)
+            Some(crate::upgrade::SCHEMA_VERSION)
         );
         let acct = store.account("a").unwrap();
         let inbox = acct.mailbox("INBOX").unwrap();

@@ -13,6 +13,8 @@
 //! - `E` acct msgid(u64) → modseq of the expunge (file waiting for erasure)
 //! - `B` acct name → `` (subscriptions; may name mailboxes that do not exist)
 //! - `e` acct msgid(u64) → envelope record (see `crate::envelope`)
+//! - `F` acct mailbox(u32) chunk(u32) → flags of 64 message records (see
+//!   `crate::flags_index`)
 //! - `K` fingerprint → [`crate::tlspubkey::TlsPubKey`] (TLS client keys)
 //! - `k` account-name NUL fingerprint → `` (TLS client keys per account)
 //! - `L` account-name NUL unix(u64) seq(u32) → [`crate::login_attempts::LoginAttempt`]

@@ -94,6 +94,7 @@ mod error;
 mod expunge;
 mod files;
 mod flags;
+mod flags_index;
 mod group_commit;
 mod idle;
 mod keys;

@@ -201,7 +201,7 @@ impl Account {
             } else {
                 Some(self.content(m.msg_id)?)
             };
-            txn.delete_message(&m, content.as_ref().map_or("", |c| c.message_id.as_str()));
+            txn.delete_message(&m, content.as_ref().map_or("", |c| c.message_id.as_str()))?;
             if !m.expunged {
                 txn.state.disk_usage = txn.state.disk_usage.saturating_sub(m.size);
                 txn.schedule_erase(m.msg_id)?;

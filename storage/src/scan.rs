@@ -1,7 +1,7 @@
 //! Streaming reads of a mailbox's message records in UID order, for
 //! answers too large to build in memory (FETCH 1:*): a visitor sees one
 //! record at a time and stops the scan when it has enough. The flags-only
-//! scan decodes just the leading fields of each record.
+//! scan reads the flags index (`crate::flags_index`), not the records.
 
 use std::ops::{ControlFlow, RangeInclusive};
 
@@ -30,7 +30,7 @@ pub struct FlagsView<'a> {
 /// The leading fields of a [`Message`] record, in its field order: postcard
 /// decodes them and leaves the rest of the bytes unread.
 #[derive(Deserialize)]
-struct FlagsHead<'a> {
+pub(crate) struct FlagsHead<'a> {
     _msg_id: u64,
     modseq: u64,
     _createseq: u64,
@@ -38,6 +38,19 @@ struct FlagsHead<'a> {
     flags: Flags,
     #[serde(borrow)]
     keywords: Vec<&'a str>,
+}
+
+impl<'a> FlagsHead<'a> {
+    /// The flags of the record of `uid`.
+    pub(crate) fn view(self, uid: u32) -> FlagsView<'a> {
+        FlagsView {
+            uid,
+            modseq: self.modseq,
+            expunged: self.expunged,
+            flags: self.flags,
+            keywords: self.keywords,
+        }
+    }
 }
 
 impl Account {
@@ -68,35 +81,15 @@ impl Account {
     }
 
     /// Visits the flags of the message records (tombstones included) with
-    /// UIDs in `uids`, ascending, until `f` breaks; the other fields of the
-    /// records are not decoded.
+    /// UIDs in `uids`, ascending, until `f` breaks. They come from the
+    /// flags index, which mirrors the records exactly.
     pub fn scan_flags(
         &self,
         mailbox: u32,
         uids: RangeInclusive<u32>,
-        mut f: impl FnMut(FlagsView<'_>) -> ControlFlow<()>,
+        f: impl FnMut(FlagsView<'_>) -> ControlFlow<()>,
     ) -> Result<()> {
-        let a = self.shared.id;
-        let lo = keys::msg(a, mailbox, *uids.start());
-        let hi = keys::msg(a, mailbox, *uids.end());
-        for kv in self.store.ks.msgs.range(lo..=hi) {
-            let (k, v) = kv.into_inner()?;
-            let uid = keys::be_u32(&k, 8).ok_or_else(|| StoreError::corrupt("message key"))?;
-            let h: FlagsHead<'_> = records::decode(&v, || {
-                format!("message record mailbox #{mailbox} uid {uid}")
-            })?;
-            let view = FlagsView {
-                uid,
-                modseq: h.modseq,
-                expunged: h.expunged,
-                flags: h.flags,
-                keywords: h.keywords,
-            };
-            if f(view).is_break() {
-                break;
-            }
-        }
-        Ok(())
+        self.scan_flags_index(mailbox, uids, f)
     }
 }
 

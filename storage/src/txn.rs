@@ -27,6 +27,8 @@ pub(crate) struct Txn<'a> {
     erase: Vec<u64>,
     /// Files written for this transaction, removed if it does not commit.
     pub written: Vec<u64>,
+    /// Flags index chunks changed in this transaction, by (mailbox, chunk).
+    pub(crate) flag_chunks: BTreeMap<(u32, u32), Vec<crate::flags_index::Entry>>,
 }
 
 impl<'a> Txn<'a> {
@@ -44,6 +46,7 @@ impl<'a> Txn<'a> {
             modseq: None,
             erase: Vec::new(),
             written: Vec::new(),
+            flag_chunks: BTreeMap::new(),
         }
     }
 
@@ -102,7 +105,8 @@ impl<'a> Txn<'a> {
         self.mailboxes.insert(mb.id, (mb, true));
     }
 
-    /// Write a message record and move its modseq index entry.
+    /// Write a message record, move its modseq index entry and set its
+    /// flags index entry.
     pub fn put_message(&mut self, old_modseq: Option<u64>, m: &Message) -> Result<()> {
         let a = self.acct.shared.id;
         let ks = &self.acct.store.ks;
@@ -120,11 +124,11 @@ impl<'a> Txn<'a> {
             keys::msg(a, m.mailbox, m.uid).to_vec(),
             records::encode(m)?,
         );
-        Ok(())
+        self.index_flags(m)
     }
 
     /// Remove a message record and its index entries entirely.
-    pub fn delete_message(&mut self, m: &Message, message_id: &str) {
+    pub fn delete_message(&mut self, m: &Message, message_id: &str) -> Result<()> {
         let a = self.acct.shared.id;
         let ks = &self.acct.store.ks;
         self.batch.remove(
@@ -137,6 +141,7 @@ impl<'a> Txn<'a> {
             self.batch
                 .remove(&ks.msgid, keys::message_id(a, message_id, m.mailbox, m.uid));
         }
+        self.unindex_flags(m.mailbox, m.uid)
     }
 
     /// Write a content record.
@@ -210,6 +215,7 @@ impl<'a> Txn<'a> {
             }
         }
         self.changes.extend(counts);
+        self.write_flag_chunks();
         self.batch
             .insert(&ks.meta, keys::state(a), records::encode(&self.state)?);
         let batch = std::mem::replace(&mut self.batch, self.acct.store.db.batch());

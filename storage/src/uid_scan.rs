@@ -1,44 +1,15 @@
-//! What SELECT needs of a mailbox's message records, read without decoding
-//! them whole: the live UIDs as runs of consecutive UIDs, and the first
-//! message without `\Seen` (RFC 3501 7.1 `[UNSEEN n]`).
-//!
-//! A message record starts with its fixed fields (msg_id, modseq,
-//! createseq as varints, then the tombstone byte and the flags byte, see
-//! [`crate::records::Message`]); only that head is decoded here, so a scan
-//! allocates nothing per message. When the mailbox's counts say that every
+//! What SELECT needs of a mailbox's message records, read from the flags
+//! index (`crate::flags_index`) rather than the records: the live UIDs as
+//! runs of consecutive UIDs, and the first message without `\Seen`
+//! (RFC 3501 7.1 `[UNSEEN n]`). When the mailbox's counts say that every
 //! UID below UIDNEXT is live (no expunge ever happened), the runs are known
-//! without reading a single record.
+//! without reading anything.
 
-use serde::Deserialize;
+use std::ops::ControlFlow;
 
 use crate::account::Account;
-use crate::error::{Result, StoreError};
-use crate::keys;
+use crate::error::Result;
 use crate::records::{Flags, Mailbox};
-
-/// The leading fields of an encoded [`crate::records::Message`], in the
-/// same order (postcard decodes a prefix and ignores the rest).
-#[derive(Deserialize)]
-struct Head {
-    #[allow(dead_code)]
-    msg_id: u64,
-    #[allow(dead_code)]
-    modseq: u64,
-    #[allow(dead_code)]
-    createseq: u64,
-    expunged: bool,
-    flags: Flags,
-}
-
-/// Decodes the head of a message record: (tombstone, flags).
-fn head(mailbox: u32, uid: u32, v: &[u8]) -> Result<(bool, Flags)> {
-    match postcard::take_from_bytes::<Head>(v) {
-        Ok((h, _)) => Ok((h.expunged, h.flags)),
-        Err(e) => Err(StoreError::corrupt(format!(
-            "message record mailbox #{mailbox} uid {uid}: {e}"
-        ))),
-    }
-}
 
 /// Appends `uid` (above every UID already in `runs`) to ascending,
 /// non-adjacent inclusive runs.
@@ -55,7 +26,7 @@ impl Account {
     /// the mailbox as just read with [`Account::mailbox`]: when its counts
     /// cover every UID below its UIDNEXT (UIDs are unique and below
     /// UIDNEXT, so then each one is live), no record is read; otherwise
-    /// the message keys are scanned, decoding only each record's head.
+    /// the flags index is scanned.
     pub fn uid_runs(&self, mb: &Mailbox) -> Result<Vec<(u32, u32)>> {
         let live = mb.counts.total.saturating_add(mb.counts.deleted);
         let below_next = u64::from(mb.uidnext.saturating_sub(1));
@@ -66,40 +37,33 @@ impl Account {
                 vec![(1, mb.uidnext - 1)]
             });
         }
-        let a = self.shared.id;
-        let lo = keys::msg(a, mb.id, 0);
-        let hi = keys::msg(a, mb.id, u32::MAX);
         let mut runs = Vec::new();
-        for kv in self.store.ks.msgs.range(lo..=hi) {
-            let (k, v) = kv.into_inner()?;
-            let uid = keys::be_u32(&k, 8).ok_or_else(|| StoreError::corrupt("message key"))?;
-            if !head(mb.id, uid, &v)?.0 {
-                push_run(&mut runs, uid);
+        self.scan_flags_index(mb.id, 0..=u32::MAX, |v| {
+            if !v.expunged {
+                push_run(&mut runs, v.uid);
             }
-        }
+            ControlFlow::Continue(())
+        })?;
         runs.shrink_to_fit();
         Ok(runs)
     }
 
     /// UID of the first live message of `mb` without `\Seen`, if any. No
     /// scan when the counts say every message is seen; otherwise the scan
-    /// stops at the first match and decodes only record heads.
+    /// of the flags index stops at the first match.
     pub fn first_unseen(&self, mb: &Mailbox) -> Result<Option<u32>> {
         if mb.counts.unseen == 0 {
             return Ok(None);
         }
-        let a = self.shared.id;
-        let lo = keys::msg(a, mb.id, 0);
-        let hi = keys::msg(a, mb.id, u32::MAX);
-        for kv in self.store.ks.msgs.range(lo..=hi) {
-            let (k, v) = kv.into_inner()?;
-            let uid = keys::be_u32(&k, 8).ok_or_else(|| StoreError::corrupt("message key"))?;
-            let (expunged, flags) = head(mb.id, uid, &v)?;
-            if !expunged && !flags.contains(Flags::SEEN) {
-                return Ok(Some(uid));
+        let mut found = None;
+        self.scan_flags_index(mb.id, 0..=u32::MAX, |v| {
+            if !v.expunged && !v.flags.contains(Flags::SEEN) {
+                found = Some(v.uid);
+                return ControlFlow::Break(());
             }
-        }
-        Ok(None)
+            ControlFlow::Continue(())
+        })?;
+        Ok(found)
     }
 }
 
@@ -144,8 +108,9 @@ mod tests {
         a.import(mb, &msgs).unwrap();
     }
 
+    /// The record head the flags index upgrade decodes.
     #[test]
-    fn head_matches_full_decode() {
+    fn record_head_matches_full_decode() {
         let m = Message {
             msg_id: 300_000_000_000,
             modseq: 129,
@@ -159,16 +124,26 @@ mod tests {
             size: 70_000,
             ..Message::default()
         };
+        let head = |v: &[u8]| {
+            records::decode::<crate::scan::FlagsHead<'_>>(v, || "m".into()).map(|h| {
+                let v = h.view(4);
+                (v.uid, v.modseq, v.expunged, v.flags, v.keywords.join(" "))
+            })
+        };
         let v = records::encode(&m).unwrap();
-        assert_eq!(head(1, 1, &v).unwrap(), (true, Flags(17)));
+        assert_eq!(
+            head(&v).unwrap(),
+            (4, 129, true, Flags(17), "$junk".to_string())
+        );
         let m = Message {
             expunged: false,
             flags: Flags::NONE,
+            keywords: vec![],
             ..m
         };
         let v = records::encode(&m).unwrap();
-        assert_eq!(head(1, 1, &v).unwrap(), (false, Flags(0)));
-        assert!(head(3, 4, &v[..3]).is_err());
+        assert_eq!(head(&v).unwrap(), (4, 129, false, Flags(0), String::new()));
+        assert!(head(&v[..3]).is_err());
     }
 
     #[test]

@@ -15,8 +15,9 @@ use crate::store::{Store, lock};
 
 /// Schema version of a database created by this build. Version 1 is the
 /// initial schema; version 2 added the precomputed ENVELOPE of every
-/// message (`crate::envelope`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// message (`crate::envelope`); version 3 the flags index
+/// (`crate::flags_index`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The work of an upgrade step.
 pub type UpgradeFn = Arc<dyn Fn(&UpgradeContext) -> Result<()> + Send + Sync>;
@@ -76,9 +77,13 @@ impl UpgradeContext {
     }
 }
 
-/// Steps of this build: 1 → 2 computes the envelope records.
+/// Steps of this build: 1 → 2 computes the envelope records, 2 → 3 the
+/// flags index.
 pub(crate) fn builtin_steps() -> Vec<UpgradeStep> {
-    vec![crate::envelope::upgrade_step()]
+    vec![
+        crate::envelope::upgrade_step(),
+        crate::flags_index::upgrade_step(),
+    ]
 }
 
 fn set_version(store: &Store, version: u32, pending_background: bool) -> Result<()> {
