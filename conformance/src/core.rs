@@ -10,7 +10,7 @@ use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
 use moxide_proto::conn::{Action, Conn};
 use moxide_storage::{NewAccount, Store, StoreConfig, TlsPubKey};
 
-use crate::runner::Driver;
+use crate::runner::{Driver, take_all, take_line};
 use crate::transcript::{ClientKey, Transcript};
 
 /// The account every transcript logs in to (that of `moxide localserve`).
@@ -263,26 +263,13 @@ impl Driver for Core {
     }
 
     fn next_line(&mut self, n: usize) -> Result<Option<Vec<u8>>, String> {
-        let c = self.conn(n)?;
-        let Some(i) = c.received.windows(2).position(|w| w == b"\r\n") else {
-            return Ok(None);
-        };
-        let line = c.received[..i].to_vec();
-        c.received.drain(..i + 2);
-        Ok(Some(line))
+        Ok(take_line(&mut self.conn(n)?.received))
     }
 
     fn pending_lines(&mut self, n: usize) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        while let Ok(Some(l)) = self.next_line(n) {
-            out.push(l);
-        }
-        if let Ok(c) = self.conn(n)
-            && !c.received.is_empty()
-        {
-            out.push(std::mem::take(&mut c.received));
-        }
-        out
+        self.conn(n)
+            .map(|c| take_all(&mut c.received))
+            .unwrap_or_default()
     }
 
     fn greeting_visible(&self) -> bool {
@@ -304,14 +291,19 @@ impl Driver for Core {
     }
 
     fn finish(&mut self) -> Result<(), String> {
-        let findings = self
-            .store
-            .check_consistency()
-            .map_err(|e| format!("consistency check: {e}"))?;
-        if findings.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("consistency check: {}", findings.join("; ")))
-        }
+        check_store(&self.store)
+    }
+}
+
+/// The store's consistency check after a transcript: an error naming the
+/// findings, if any.
+pub(crate) fn check_store(store: &Store) -> Result<(), String> {
+    let findings = store
+        .check_consistency()
+        .map_err(|e| format!("consistency check: {e}"))?;
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("consistency check: {}", findings.join("; ")))
     }
 }

@@ -13,7 +13,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 
-use crate::runner::{Driver, run};
+use crate::runner::{Driver, run, take_line};
 use crate::{Transcript, Verdict, judge};
 
 /// How long a read waits for a line the transcript expects.
@@ -37,25 +37,51 @@ pub struct Server {
     pub imaps: SocketAddr,
 }
 
-enum Stream {
+/// A connection to the server under test, before or after its TLS
+/// handshake.
+pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
 }
 
 impl Stream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
             Stream::Plain(s) => s.read(buf),
             Stream::Tls(s) => s.read(buf),
         }
     }
 
-    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+    /// Writes and flushes all of `b`.
+    pub(crate) fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
         match self {
             Stream::Plain(s) => s.write_all(b).and_then(|()| s.flush()),
             Stream::Tls(s) => s.write_all(b).and_then(|()| s.flush()),
         }
     }
+
+    /// The tls-exporter channel binding (RFC 9266); `None` without TLS.
+    pub(crate) fn tls_exporter(&self) -> Option<Vec<u8>> {
+        match self {
+            Stream::Tls(s) => s
+                .conn
+                .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
+                .ok()
+                .map(|b| b.to_vec()),
+            Stream::Plain(_) => None,
+        }
+    }
+}
+
+/// The TLS handshake over `tcp` as a client of "localhost" with `cfg`.
+pub(crate) fn tls_wrap(cfg: &Arc<ClientConfig>, mut tcp: TcpStream) -> Result<Stream, String> {
+    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let mut c = ClientConnection::new(cfg.clone(), name).map_err(|e| e.to_string())?;
+    while c.is_handshaking() {
+        c.complete_io(&mut tcp)
+            .map_err(|e| format!("TLS handshake: {e}"))?;
+    }
+    Ok(Stream::Tls(Box::new(StreamOwned::new(c, tcp))))
 }
 
 struct Connection {
@@ -92,17 +118,6 @@ impl Loopback {
             _ => Err(format!("session {n} is not open")),
         }
     }
-
-    fn tls_wrap(&self, tcp: TcpStream) -> Result<Stream, String> {
-        let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-        let mut c = ClientConnection::new(self.tls.clone(), name).map_err(|e| e.to_string())?;
-        let mut tcp = tcp;
-        while c.is_handshaking() {
-            c.complete_io(&mut tcp)
-                .map_err(|e| format!("TLS handshake: {e}"))?;
-        }
-        Ok(Stream::Tls(Box::new(StreamOwned::new(c, tcp))))
-    }
 }
 
 /// Reads until `c.received` holds a CRLF; false on timeout or EOF.
@@ -131,13 +146,6 @@ fn fill_line(c: &mut Connection) -> Result<bool, String> {
     Ok(true)
 }
 
-fn take_line(c: &mut Connection) -> Option<Vec<u8>> {
-    let i = c.received.windows(2).position(|w| w == b"\r\n")?;
-    let line = c.received[..i].to_vec();
-    c.received.drain(..i + 2);
-    Some(line)
-}
-
 impl Driver for Loopback {
     fn open(&mut self, n: usize) -> Result<(), String> {
         let addr = match (self.plain, self.mode) {
@@ -151,7 +159,7 @@ impl Driver for Loopback {
         let stream = if self.plain {
             Stream::Plain(tcp)
         } else if self.mode == Mode::Imaps {
-            self.tls_wrap(tcp)?
+            tls_wrap(&self.tls, tcp)?
         } else {
             // The greeting, then STARTTLS (RFC 9051 6.2.1).
             let mut c = Connection {
@@ -160,16 +168,16 @@ impl Driver for Loopback {
                 eof: false,
             };
             fill_line(&mut c)?;
-            take_line(&mut c).ok_or("no greeting")?;
+            take_line(&mut c.received).ok_or("no greeting")?;
             c.stream
                 .write_all(b"tls0 STARTTLS\r\n")
                 .map_err(|e| e.to_string())?;
             fill_line(&mut c)?;
-            let reply = take_line(&mut c).ok_or("no reply to STARTTLS")?;
+            let reply = take_line(&mut c.received).ok_or("no reply to STARTTLS")?;
             if !reply.starts_with(b"tls0 OK") {
                 return Err(format!("STARTTLS: {}", crate::runner::render(&reply)));
             }
-            self.tls_wrap(tcp)?
+            tls_wrap(&self.tls, tcp)?
         };
         if self.conns.len() < n {
             self.conns.resize_with(n, || None);
@@ -192,13 +200,13 @@ impl Driver for Loopback {
     fn next_line(&mut self, n: usize) -> Result<Option<Vec<u8>>, String> {
         let c = self.conn(n)?;
         fill_line(c)?;
-        Ok(take_line(c))
+        Ok(take_line(&mut c.received))
     }
 
     fn pending_lines(&mut self, n: usize) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         if let Ok(c) = self.conn(n) {
-            while let Some(l) = take_line(c) {
+            while let Some(l) = take_line(&mut c.received) {
                 out.push(l);
             }
         }
@@ -214,14 +222,7 @@ impl Driver for Loopback {
     }
 
     fn tls_exporter(&mut self, n: usize) -> Option<Vec<u8>> {
-        match &self.conn(n).ok()?.stream {
-            Stream::Tls(s) => s
-                .conn
-                .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
-                .ok()
-                .map(|b| b.to_vec()),
-            Stream::Plain(_) => None,
-        }
+        self.conn(n).ok()?.stream.tls_exporter()
     }
 }
 

@@ -34,6 +34,28 @@ pub trait Driver {
     }
 }
 
+/// Takes the first CRLF-ended line out of `received`; the line without
+/// its CRLF, or `None` (nothing taken) when no line is complete.
+pub(crate) fn take_line(received: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let i = received.windows(2).position(|w| w == b"\r\n")?;
+    let line = received[..i].to_vec();
+    received.drain(..i + 2);
+    Some(line)
+}
+
+/// Empties `received`: its complete lines, then the unended rest as a
+/// last line if there is one.
+pub(crate) fn take_all(received: &mut Vec<u8>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(l) = take_line(received) {
+        out.push(l);
+    }
+    if !received.is_empty() {
+        out.push(std::mem::take(received));
+    }
+    out
+}
+
 /// The result of one run.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {

@@ -13,8 +13,8 @@ use moxide_proto::conn::{Action, Conn};
 use moxide_storage::{NewAccount, Store, StoreConfig};
 
 use crate::chunked::Cuts;
-use crate::core::{ACCOUNT, ADDRESS, PASSWORD, TLS_EXPORTER, UNIX_START};
-use crate::runner::{Driver, render};
+use crate::core::{ACCOUNT, ADDRESS, PASSWORD, TLS_EXPORTER, UNIX_START, check_store};
+use crate::runner::{Driver, render, take_all, take_line};
 use crate::smtp::Port;
 use crate::smtp_runner::SmtpDriver;
 
@@ -246,26 +246,13 @@ impl Driver for SmtpCore {
     }
 
     fn next_line(&mut self, n: usize) -> Result<Option<Vec<u8>>, String> {
-        let c = self.conn(n)?;
-        let Some(i) = c.received.windows(2).position(|w| w == b"\r\n") else {
-            return Ok(None);
-        };
-        let line = c.received[..i].to_vec();
-        c.received.drain(..i + 2);
-        Ok(Some(line))
+        Ok(take_line(&mut self.conn(n)?.received))
     }
 
     fn pending_lines(&mut self, n: usize) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        while let Ok(Some(l)) = self.next_line(n) {
-            out.push(l);
-        }
-        if let Ok(c) = self.conn(n)
-            && !c.received.is_empty()
-        {
-            out.push(std::mem::take(&mut c.received));
-        }
-        out
+        self.conn(n)
+            .map(|c| take_all(&mut c.received))
+            .unwrap_or_default()
     }
 
     fn greeting_visible(&self) -> bool {
@@ -287,15 +274,7 @@ impl Driver for SmtpCore {
     }
 
     fn finish(&mut self) -> Result<(), String> {
-        let findings = self
-            .store
-            .check_consistency()
-            .map_err(|e| format!("consistency check: {e}"))?;
-        if findings.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("consistency check: {}", findings.join("; ")))
-        }
+        check_store(&self.store)
     }
 }
 

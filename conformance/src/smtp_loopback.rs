@@ -5,16 +5,16 @@
 //! handshake once the server's `220` arrives (RFC 3207 4). `@stored`
 //! counts the messages in the server's store.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
 use moxide_storage::Store;
-use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use rustls::ClientConfig;
 
-use crate::runner::{Driver, render};
+use crate::loopback::{Stream, tls_wrap};
+use crate::runner::{Driver, render, take_line};
 use crate::smtp::{Port, SmtpTranscript};
 use crate::smtp_runner::{SmtpDriver, run};
 use crate::{Verdict, judge};
@@ -33,27 +33,6 @@ pub struct SmtpServer {
     pub submissions: SocketAddr,
     /// The server's store, for `@stored`.
     pub store: Arc<Store>,
-}
-
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-
-    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.write_all(b).and_then(|()| s.flush()),
-            Stream::Tls(s) => s.write_all(b).and_then(|()| s.flush()),
-        }
-    }
 }
 
 struct Connection {
@@ -96,16 +75,6 @@ impl SmtpLoopback {
     }
 }
 
-fn tls_wrap(cfg: &Arc<ClientConfig>, mut tcp: TcpStream) -> Result<Stream, String> {
-    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-    let mut c = ClientConnection::new(cfg.clone(), name).map_err(|e| e.to_string())?;
-    while c.is_handshaking() {
-        c.complete_io(&mut tcp)
-            .map_err(|e| format!("TLS handshake: {e}"))?;
-    }
-    Ok(Stream::Tls(Box::new(StreamOwned::new(c, tcp))))
-}
-
 /// Reads until `c.received` holds a CRLF; false on timeout or EOF.
 fn fill_line(c: &mut Connection) -> Result<bool, String> {
     let mut buf = [0u8; 16 * 1024];
@@ -141,18 +110,11 @@ fn fill_line(c: &mut Connection) -> Result<bool, String> {
     Ok(true)
 }
 
-fn take_line(c: &mut Connection) -> Option<Vec<u8>> {
-    let i = c.received.windows(2).position(|w| w == b"\r\n")?;
-    let line = c.received[..i].to_vec();
-    c.received.drain(..i + 2);
-    Some(line)
-}
-
 /// Reads one reply (all its lines); returns its last line.
 fn read_reply(c: &mut Connection) -> Result<Vec<u8>, String> {
     loop {
         fill_line(c)?;
-        let line = take_line(c).ok_or("no reply")?;
+        let line = take_line(&mut c.received).ok_or("no reply")?;
         if line.get(3) != Some(&b'-') {
             return Ok(line);
         }
@@ -232,7 +194,7 @@ impl Driver for SmtpLoopback {
         let cfg = self.tls.clone();
         let c = self.conn(n)?;
         fill_line(c)?;
-        let line = take_line(c);
+        let line = take_line(&mut c.received);
         if c.starttls_sent
             && let Some(l) = &line
         {
@@ -253,7 +215,7 @@ impl Driver for SmtpLoopback {
     fn pending_lines(&mut self, n: usize) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         if let Ok(c) = self.conn(n) {
-            while let Some(l) = take_line(c) {
+            while let Some(l) = take_line(&mut c.received) {
                 out.push(l);
             }
         }
@@ -269,14 +231,7 @@ impl Driver for SmtpLoopback {
     }
 
     fn tls_exporter(&mut self, n: usize) -> Option<Vec<u8>> {
-        match self.conn(n).ok()?.stream.as_ref()? {
-            Stream::Tls(s) => s
-                .conn
-                .export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
-                .ok()
-                .map(|b| b.to_vec()),
-            Stream::Plain(_) => None,
-        }
+        self.conn(n).ok()?.stream.as_ref()?.tls_exporter()
     }
 
     /// Ends the client's side (TLS close_notify, then a TCP half-close);
