@@ -45,7 +45,8 @@ pub enum ConfigCommand {
     /// submission without AUTH).
     #[command(subcommand)]
     Tlspubkey(TlsPubKeyCommand),
-    /// Accounts: add, list, rm, passwd, addaddr, rmaddr, quota.
+    /// Accounts: add, list, rm, passwd, addaddr, rmaddr, quota, disable,
+    /// enable.
     #[command(subcommand)]
     Account(AccountCommand),
     /// DKIM keys of the domains in domains.toml (needs --config).
@@ -70,7 +71,8 @@ pub enum AccountCommand {
         password_stdin: bool,
     },
     /// List the accounts: name, quota, whether a password is set,
-    /// addresses (tab-separated, under a header line).
+    /// addresses, login enabled or disabled (tab-separated, under a header
+    /// line).
     List,
     /// Remove account NAME with all its messages and addresses.
     Rm {
@@ -104,6 +106,22 @@ pub enum AccountCommand {
         name: String,
         /// The quota.
         quota: String,
+    },
+    /// Disable logins of NAME (IMAP, SMTP submission; password and TLS
+    /// client key): they are refused with MESSAGE. Mail for the account is
+    /// still delivered; sessions already logged in continue.
+    Disable {
+        /// The account.
+        name: String,
+        /// Why, shown to the user whose login is refused (printable ASCII,
+        /// at most 200 characters).
+        #[arg(long)]
+        message: String,
+    },
+    /// Allow logins of NAME again.
+    Enable {
+        /// The account.
+        name: String,
     },
 }
 
@@ -405,6 +423,8 @@ pub fn execute_account(
         }
         AccountCommand::Rmaddr { address } => account::remove_address(store, &address),
         AccountCommand::Quota { name, quota } => account::set_quota(store, &name, &quota),
+        AccountCommand::Disable { name, message } => account::disable(store, &name, &message),
+        AccountCommand::Enable { name } => account::enable(store, &name),
     }
     .map_err(|e| e.to_string())?;
     store

@@ -107,7 +107,7 @@ fn accounts_of_a_configuration() {
     assert_eq!(
         c(&["list"], ""),
         ok(
-            "account\tquota\tpassword\taddresses\nalice\t1073741824\tset\talice@a.test\nbob\tdefault\tset\tpostmaster@a.test\n"
+            "account\tquota\tpassword\taddresses\tlogin\nalice\t1073741824\tset\talice@a.test\tenabled\nbob\tdefault\tset\tpostmaster@a.test\tenabled\n"
         )
     );
     assert_eq!(
@@ -169,7 +169,7 @@ fn accounts_of_a_localserve_directory() {
     assert_eq!(
         config(&["--dir", d, "account", "list"], ""),
         ok(
-            "account\tquota\tpassword\taddresses\nmox\tdefault\tset\tmox@localhost\nx\tdefault\tnone\tx@anything.example\n"
+            "account\tquota\tpassword\taddresses\tlogin\nmox\tdefault\tset\tmox@localhost\tenabled\nx\tdefault\tnone\tx@anything.example\tenabled\n"
         )
     );
     assert_eq!(

@@ -455,7 +455,7 @@ print(i.login("x@localhost", "xpw")[0])
     assert_eq!(text(&live[0].stdout), "queue is empty\n");
     assert_eq!(
         text(&live[2].stdout),
-        "account\tquota\tpassword\taddresses\nmox\tdefault\tset\tmox@localhost\nx\tdefault\tset\tx@localhost\n"
+        "account\tquota\tpassword\taddresses\tlogin\nmox\tdefault\tset\tmox@localhost\tenabled\nx\tdefault\tset\tx@localhost\tenabled\n"
     );
     let (status, err) = server.interrupt();
     assert!(status.success(), "{err}");

@@ -246,7 +246,7 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
         (vec!["queue", "--config", cfg_s, "list"], "queue is empty\n"),
         (
             vec!["config", "--config", cfg_s, "account", "list"],
-            "account\tquota\tpassword\taddresses\na\tdefault\tset\ta@a.test\nb\tdefault\tset\tb@a.test\n",
+            "account\tquota\tpassword\taddresses\tlogin\na\tdefault\tset\ta@a.test\tenabled\nb\tdefault\tset\tb@a.test\tenabled\n",
         ),
     ] {
         let out = moxide(&args, b"");

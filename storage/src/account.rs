@@ -69,7 +69,8 @@ impl std::fmt::Debug for Account {
 /// What to create an account with.
 #[derive(Clone, Debug, Default)]
 pub struct NewAccount {
-    /// Email addresses delivered to this account (stored lower case).
+    /// Email addresses delivered to this account (stored in canonical
+    /// form: lower case, the domain in A-labels).
     pub addresses: Vec<String>,
     /// Initial password (only derived secrets are stored).
     pub password: Option<String>,
@@ -82,12 +83,15 @@ pub struct NewAccount {
 /// Account settings as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountSettings {
-    /// Addresses, lower case.
+    /// Addresses in canonical form (lower case, domain in A-labels).
     pub addresses: Vec<String>,
     /// Quota override: 0 = store default, negative = unlimited, else bytes.
     pub quota: i64,
     /// Whether a password is set.
     pub has_password: bool,
+    /// The admin's message when login is disabled
+    /// ([`Account::set_login_disabled`]); `None` when enabled.
+    pub login_disabled: Option<String>,
 }
 
 fn derive_secrets(password: &str) -> Result<Vec<u8>> {
@@ -118,7 +122,11 @@ impl Store {
         if inner.ks.meta.get(keys::account(name))?.is_some() {
             return Err(StoreError::AccountExists(name.to_string()));
         }
-        let addresses: Vec<String> = new.addresses.iter().map(|a| a.to_lowercase()).collect();
+        let addresses: Vec<String> = new
+            .addresses
+            .iter()
+            .map(|a| moxide_proto::dns::address_to_ascii(a))
+            .collect();
         for a in &addresses {
             if let Some(owner) = self.account_for_address(a)? {
                 return Err(StoreError::AddressInUse {
@@ -219,13 +227,15 @@ impl Account {
         Ok(())
     }
 
-    /// Addresses, quota override and whether a password is set.
+    /// Addresses, quota override, whether a password is set and whether
+    /// login is disabled.
     pub fn settings(&self) -> Result<AccountSettings> {
         let r = self.record()?;
         Ok(AccountSettings {
             addresses: r.addresses,
             quota: r.quota,
             has_password: r.secrets.is_some(),
+            login_disabled: self.login_disabled()?,
         })
     }
 
@@ -261,7 +271,10 @@ impl Account {
         let inner = &self.store;
         let _admin = lock(&inner.admin);
         let mut r = self.record()?;
-        let new: Vec<String> = addresses.iter().map(|a| a.to_lowercase()).collect();
+        let new: Vec<String> = addresses
+            .iter()
+            .map(|a| moxide_proto::dns::address_to_ascii(a))
+            .collect();
         let mut b = inner.db.batch();
         for a in &new {
             if let Some(v) = inner.ks.meta.get(keys::address(a))?

@@ -42,6 +42,7 @@ impl Store {
             keys::TAG_SUBSCRIPTION,
             TAG_ENVELOPE,
             crate::flags_index::TAG_FLAGS_INDEX,
+            crate::login_disabled::TAG_LOGIN_DISABLED,
         ]
         .iter()
         .map(|t| {

@@ -21,6 +21,7 @@
 //! - `Q` queue-id(u64) → [`crate::queue::QueueEntry`] (outgoing queue)
 //! - `q` file-id(u64) queue-id(u64) → `` (entries naming a queue file)
 //! - `J` → next queue id (u64)
+//! - `X` acct(u32) → login-disabled message (see `crate::login_disabled`)
 //! - `G` → never stored: [`crate::Store::shrink_idle`] writes tombstones
 //!   for it to make fjall collect flushed memtables
 //!

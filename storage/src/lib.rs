@@ -99,6 +99,7 @@ mod group_commit;
 mod idle;
 mod keys;
 mod login_attempts;
+mod login_disabled;
 mod mailbox;
 pub mod mailbox_name;
 mod message;

@@ -179,9 +179,12 @@ impl Store {
         Ok(out)
     }
 
-    /// The account an address (lower-cased) belongs to, if any.
+    /// The account an address belongs to, if any. The address is compared
+    /// in canonical form ([`moxide_proto::dns::address_to_ascii`]: lower
+    /// case, the domain in A-labels), so `user@exämple.test` and
+    /// `user@xn--exmple-cua.test` find the same account.
     pub fn account_for_address(&self, address: &str) -> Result<Option<String>> {
-        let addr = address.to_lowercase();
+        let addr = moxide_proto::dns::address_to_ascii(address);
         match self.inner.ks.meta.get(keys::address(&addr))? {
             None => Ok(None),
             Some(v) => Ok(Some(String::from_utf8(v.to_vec()).map_err(|_| {

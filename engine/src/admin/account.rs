@@ -30,8 +30,9 @@ fn store_err(what: &str) -> impl Fn(StoreError) -> AccountError + '_ {
     }
 }
 
-/// Checks an address (`local@domain`) and returns it lower case. With
-/// `domains`, the domain must be one of them.
+/// Checks an address (`local@domain`) and returns it in canonical form:
+/// lower case, the domain in A-labels (a U-label domain is converted).
+/// With `domains`, the domain must be one of them.
 pub fn check_address(address: &str, domains: Option<&Domains>) -> Result<String, AccountError> {
     let bad = |why: &str| AccountError(format!("{address:?} is not an email address: {why}"));
     let (local, domain) = address.rsplit_once('@').ok_or_else(|| bad("no @"))?;
@@ -105,9 +106,18 @@ fn quota_text(q: i64) -> String {
     }
 }
 
-/// `account list`: one tab-separated line per account under a header.
+/// The login column: `enabled`, or `disabled: MESSAGE`.
+fn login_text(disabled: Option<&str>) -> String {
+    match disabled {
+        None => "enabled".into(),
+        Some(m) => format!("disabled: {m}"),
+    }
+}
+
+/// `account list`: one tab-separated line per account under a header;
+/// the last column is `enabled` or `disabled: MESSAGE`.
 pub fn list(store: &Store) -> Result<String, AccountError> {
-    let mut out = String::from("account\tquota\tpassword\taddresses\n");
+    let mut out = String::from("account\tquota\tpassword\taddresses\tlogin\n");
     for name in store
         .account_names()
         .map_err(store_err("listing accounts"))?
@@ -117,10 +127,11 @@ pub fn list(store: &Store) -> Result<String, AccountError> {
             .and_then(|a| a.settings())
             .map_err(store_err("reading the account"))?;
         out.push_str(&format!(
-            "{name}\t{}\t{}\t{}\n",
+            "{name}\t{}\t{}\t{}\t{}\n",
             quota_text(s.quota),
             if s.has_password { "set" } else { "none" },
-            s.addresses.join(",")
+            s.addresses.join(","),
+            login_text(s.login_disabled.as_deref())
         ));
     }
     Ok(out)
@@ -175,7 +186,7 @@ pub fn add_address(
 /// `account rmaddr ADDRESS`: removes an address from its account; an
 /// account keeps at least one.
 pub fn remove_address(store: &Store, address: &str) -> Result<String, AccountError> {
-    let lower = address.to_lowercase();
+    let lower = moxide_proto::dns::address_to_ascii(address);
     let Some(name) = store
         .account_for_address(&lower)
         .map_err(store_err("looking up the address"))?
@@ -235,6 +246,58 @@ pub fn parse_quota(text: &str) -> Result<i64, AccountError> {
         )));
     }
     Ok(q)
+}
+
+/// Longest message of `account disable`, in bytes.
+pub const MAX_DISABLED_MESSAGE: usize = 200;
+
+/// Checks the message of `account disable`: 1 to [`MAX_DISABLED_MESSAGE`]
+/// printable ASCII characters (it goes into IMAP and SMTP reply lines).
+pub fn check_disabled_message(message: &str) -> Result<&str, AccountError> {
+    let m = message.trim();
+    if m.is_empty() {
+        return Err(AccountError(
+            "the message is empty; say why, e.g. --message \"account moved to mail.example.org\""
+                .into(),
+        ));
+    }
+    if m.len() > MAX_DISABLED_MESSAGE || !m.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Err(AccountError(format!(
+            "the message must be at most {MAX_DISABLED_MESSAGE} printable ASCII characters (it is sent in IMAP and SMTP replies)"
+        )));
+    }
+    Ok(m)
+}
+
+/// `account disable NAME --message TEXT` (mox's `LoginDisabled`): logins
+/// over IMAP and SMTP submission, by password or TLS client key, are
+/// refused with `message`; mail for the account's addresses is still
+/// delivered. Sessions already logged in continue.
+pub fn disable(store: &Store, name: &str, message: &str) -> Result<String, AccountError> {
+    let m = check_disabled_message(message)?;
+    store
+        .account(name)
+        .and_then(|a| a.set_login_disabled(Some(m)))
+        .map_err(store_err("disabling login"))?;
+    Ok(format!(
+        "login of account {name:?} disabled: {m} (mail is still delivered; sessions logged in now continue)\n"
+    ))
+}
+
+/// `account enable NAME`: allows logins again.
+pub fn enable(store: &Store, name: &str) -> Result<String, AccountError> {
+    let acct = store
+        .account(name)
+        .map_err(store_err("opening the account"))?;
+    let was = acct
+        .login_disabled()
+        .map_err(store_err("reading the account"))?;
+    if was.is_none() {
+        return Ok(format!("login of account {name:?} is enabled already\n"));
+    }
+    acct.set_login_disabled(None)
+        .map_err(store_err("enabling login"))?;
+    Ok(format!("login of account {name:?} enabled\n"))
 }
 
 /// `account quota NAME BYTES|unlimited|default`.

@@ -55,7 +55,7 @@ fn add_list_passwd_quota_remove() {
     assert!(acct.password_secrets().unwrap().is_some());
     assert_eq!(
         list(&store).unwrap(),
-        "account\tquota\tpassword\taddresses\nalice\tdefault\tset\talice@a.test\nbob\tdefault\tnone\tbob@b.test\n"
+        "account\tquota\tpassword\taddresses\tlogin\nalice\tdefault\tset\talice@a.test\tenabled\nbob\tdefault\tnone\tbob@b.test\tenabled\n"
     );
     assert_eq!(
         set_password(&store, "bob", "pw2").unwrap(),
@@ -83,7 +83,7 @@ fn add_list_passwd_quota_remove() {
     );
     assert_eq!(
         list(&store).unwrap(),
-        "account\tquota\tpassword\taddresses\nalice\tunlimited\tset\talice@a.test\nbob\t2097152\tset\tbob@b.test\n"
+        "account\tquota\tpassword\taddresses\tlogin\nalice\tunlimited\tset\talice@a.test\tenabled\nbob\t2097152\tset\tbob@b.test\tenabled\n"
     );
     assert_eq!(
         remove(&store, "bob").unwrap(),
@@ -237,5 +237,115 @@ fn quotas_and_passwords_parse() {
     assert_eq!(
         password_from_input(b"\xff\n").unwrap_err().0,
         "the password on standard input is not UTF-8"
+    );
+}
+
+#[test]
+fn idn_addresses_are_stored_in_a_labels() {
+    let (_dir, store) = store();
+    let mut d = domains();
+    d.domains
+        .insert("xn--exmple-cua.test".into(), Domain::default());
+    assert_eq!(
+        add(&store, "j", "Jörg@Exämple.test", None, Some(&d)).unwrap(),
+        "added account \"j\" with address jörg@xn--exmple-cua.test (no password: set one with `account passwd` before logging in)\n"
+    );
+    assert_eq!(
+        add_address(&store, "j", "alias@XN--EXMPLE-CUA.test", Some(&d)).unwrap(),
+        "added address alias@xn--exmple-cua.test to account \"j\"\n"
+    );
+    assert_eq!(
+        add_address(&store, "j", "jörg@exämple.test", Some(&d))
+            .unwrap_err()
+            .0,
+        "account \"j\" has address jörg@xn--exmple-cua.test already"
+    );
+    assert_eq!(
+        add_address(&store, "j", "x@xn--a.test", Some(&d))
+            .unwrap_err()
+            .0,
+        "\"x@xn--a.test\" is not an email address: \"xn--a.test\" is not a domain name: invalid internationalized domain name (IDNA)"
+    );
+    assert_eq!(
+        remove_address(&store, "ALIAS@exämple.test").unwrap(),
+        "removed address alias@xn--exmple-cua.test from account \"j\"\n"
+    );
+    assert_eq!(
+        store
+            .account_for_address("JÖRG@exämple.TEST")
+            .unwrap()
+            .as_deref(),
+        Some("j")
+    );
+}
+
+#[test]
+fn disable_and_enable_login() {
+    let (_dir, store) = store();
+    add(&store, "a", "a@a.test", Some("pw"), None).unwrap();
+    assert_eq!(
+        disable(&store, "a", "  moved to mail.example.org ").unwrap(),
+        "login of account \"a\" disabled: moved to mail.example.org (mail is still delivered; sessions logged in now continue)\n"
+    );
+    assert_eq!(
+        store
+            .account("a")
+            .unwrap()
+            .login_disabled()
+            .unwrap()
+            .as_deref(),
+        Some("moved to mail.example.org")
+    );
+    assert_eq!(
+        list(&store).unwrap(),
+        "account\tquota\tpassword\taddresses\tlogin\na\tdefault\tset\ta@a.test\tdisabled: moved to mail.example.org\n"
+    );
+    // A new message replaces the old one.
+    disable(&store, "a", "on holiday").unwrap();
+    assert_eq!(
+        store
+            .account("a")
+            .unwrap()
+            .login_disabled()
+            .unwrap()
+            .as_deref(),
+        Some("on holiday")
+    );
+    for bad in [
+        "",
+        "   ",
+        "two\nlines",
+        "tab\there",
+        "caf\u{e9}",
+        &"x".repeat(201),
+    ] {
+        let e = disable(&store, "a", bad).unwrap_err().0;
+        assert!(e.starts_with("the message "), "{bad:?}: {e}");
+    }
+    assert_eq!(
+        disable(&store, "a", "").unwrap_err().0,
+        "the message is empty; say why, e.g. --message \"account moved to mail.example.org\""
+    );
+    assert_eq!(
+        disable(&store, "a", "caf\u{e9}").unwrap_err().0,
+        "the message must be at most 200 printable ASCII characters (it is sent in IMAP and SMTP replies)"
+    );
+    assert!(disable(&store, "a", &"x".repeat(200)).is_ok());
+    assert_eq!(
+        disable(&store, "nobody", "x").unwrap_err().0,
+        "no account \"nobody\" (`moxide config account list` shows the accounts)"
+    );
+    assert_eq!(
+        enable(&store, "a").unwrap(),
+        "login of account \"a\" enabled\n"
+    );
+    assert_eq!(
+        enable(&store, "a").unwrap(),
+        "login of account \"a\" is enabled already\n"
+    );
+    assert_eq!(store.account("a").unwrap().login_disabled().unwrap(), None);
+    assert_eq!(
+        enable(&store, "nobody").unwrap_err().0,
+        "no account \"nobody\" (`moxide config account list` shows the accounts)"
     );
 }

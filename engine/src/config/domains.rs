@@ -151,16 +151,17 @@ impl Domains {
         })
     }
 
-    /// Whether `domain` (any case) is a local domain.
+    /// Whether `domain` (any case, U-labels or A-labels) is a local
+    /// domain.
     pub fn is_local(&self, domain: &str) -> bool {
-        self.domains.contains_key(&domain.to_ascii_lowercase())
+        moxide_proto::dns::domain_to_ascii(domain).is_ok_and(|d| self.domains.contains_key(&d))
     }
 
     /// The configured domain whose DKIM selectors sign mail from `domain`:
     /// the domain itself, else its nearest listed parent that signs (as
     /// mox does). `None` when no such domain signs.
     pub fn signing_domain(&self, domain: &str) -> Option<(&str, &Domain)> {
-        let mut d = domain.trim_end_matches('.').to_ascii_lowercase();
+        let mut d = moxide_proto::dns::domain_to_ascii(domain).ok()?;
         loop {
             if let Some((name, dom)) = self.domains.get_key_value(&d)
                 && !dom.sign.is_empty()

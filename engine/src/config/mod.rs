@@ -117,15 +117,12 @@ pub(crate) fn dir_of(path: &Path) -> PathBuf {
     }
 }
 
-/// A domain name in canonical form (ASCII lower case, no trailing dot),
-/// or the message for the admin.
+/// A domain name in canonical form (A-labels, ASCII lower case, no
+/// trailing dot), or the message for the admin. U-labels (`exämple.test`)
+/// and A-labels (`xn--exmple-cua.test`) give the same name (IDNA, RFC
+/// 5891; [`moxide_proto::dns::domain_to_ascii`]).
 pub fn domain_name(name: &str) -> Result<String, String> {
-    if !name.is_ascii() {
-        return Err(format!(
-            "{name:?} is not ASCII; write the A-label (xn--…) form"
-        ));
-    }
-    moxide_proto::dns::normalize_name(name)
+    moxide_proto::dns::domain_to_ascii(name)
         .map_err(|e| format!("{name:?} is not a domain name: {e}"))
 }
 

@@ -228,6 +228,27 @@ fn minimal_config_defaults() {
     assert_eq!(cfg.route_for("c.test", "b.test"), None);
 }
 
+/// A local domain may be written in U-labels or A-labels: both load as
+/// the A-label name, and every form of it is local.
+#[test]
+fn idn_domains_load_in_either_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for text in [
+        "[domains.\"Exämple.test\"]\n",
+        "[domains.\"xn--exmple-cua.TEST.\"]\n",
+    ] {
+        let cfg = minimal(d, "", text).unwrap();
+        let names: Vec<&String> = cfg.domains.domains.keys().collect();
+        assert_eq!(names, ["xn--exmple-cua.test"], "{text}");
+        for form in ["exämple.test", "EXÄMPLE.test.", "xn--exmple-cua.test"] {
+            assert!(cfg.domains.is_local(form), "{form} in {text}");
+        }
+        assert!(!cfg.domains.is_local("example.test"));
+        assert!(!cfg.domains.is_local("xn--a.test"));
+    }
+}
+
 /// The error of `minimal` with `extra`, as the admin sees it, with the
 /// directory replaced by `D`.
 fn error(extra: &str, domains: &str) -> String {
@@ -336,8 +357,18 @@ fn each_mistake_names_file_field_and_fix() {
         ),
         (
             "",
-            "[domains.\"bücher.test\"]\n",
-            "D/domains.toml: domains.\"bücher.test\": \"bücher.test\" is not ASCII; write the A-label (xn--…) form",
+            "[domains.\"xn--a.test\"]\n",
+            "D/domains.toml: domains.\"xn--a.test\": \"xn--a.test\" is not a domain name: invalid internationalized domain name (IDNA)",
+        ),
+        (
+            "",
+            "[domains.\"-bücher.test\"]\n",
+            "D/domains.toml: domains.\"-bücher.test\": \"-bücher.test\" is not a domain name: invalid internationalized domain name (IDNA)",
+        ),
+        (
+            "",
+            "[domains.\"Bücher.test\"]\n[domains.\"xn--bcher-kva.test\"]\n",
+            "D/domains.toml: domains.\"xn--bcher-kva.test\": xn--bcher-kva.test is listed twice (names compare without case and trailing dot); keep one",
         ),
         (
             "",

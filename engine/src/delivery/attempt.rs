@@ -141,7 +141,7 @@ impl Attempt {
         cached: Option<CachedPolicy>,
         seed: u64,
     ) -> Attempt {
-        let domain = job.domain.trim_end_matches('.').to_ascii_lowercase();
+        let domain = ascii_domain(&job.domain);
         let mut a = Attempt {
             pending: job.recipients.clone(),
             report: TlsReport::new(&domain),
@@ -215,7 +215,7 @@ impl Attempt {
     }
 
     fn report_domain(&self) -> String {
-        self.job.domain.trim_end_matches('.').to_ascii_lowercase()
+        ascii_domain(&self.job.domain)
     }
 
     fn port(&self) -> u16 {
@@ -856,6 +856,14 @@ fn ip_literal(domain: &str) -> Option<IpAddr> {
             .map(IpAddr::V6),
         _ => inner.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4),
     }
+}
+
+/// A recipient domain for lookups and reports: A-labels, lower case, no
+/// trailing dot (RFC 5891 5.4); an invalid name as written, lower case
+/// (its lookups then fail and say so).
+fn ascii_domain(domain: &str) -> String {
+    moxide_proto::dns::domain_to_ascii(domain)
+        .unwrap_or_else(|_| domain.trim_end_matches('.').to_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -236,7 +236,8 @@ impl Evaluate for MxLookup {
         }
         if !self.started {
             self.started = true;
-            match normalize_name(&self.domain) {
+            // A U-label domain is looked up in A-labels (RFC 5891 5.4).
+            match moxide_proto::dns::domain_to_ascii(&self.domain) {
                 Ok(d) => self.domain = d,
                 Err(e) => {
                     let r = Err(MxError::InvalidDomain(format!("{:?}: {e}", self.domain)));

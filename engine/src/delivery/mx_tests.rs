@@ -40,6 +40,26 @@ fn mx_hosts_by_preference() {
     );
 }
 
+/// A recipient domain in U-labels is looked up in A-labels; an invalid
+/// IDN is an invalid domain, not a lookup.
+#[test]
+fn u_label_domains_are_looked_up_in_a_labels() {
+    let zone = "xn--exmple-cua.test MX 10 mx.xn--exmple-cua.test";
+    let (r, asked) = mx(zone, "Exämple.test", 1);
+    assert_eq!(asked, ["xn--exmple-cua.test MX"]);
+    let d = r.unwrap();
+    assert_eq!(d.domain, "xn--exmple-cua.test");
+    assert_eq!(names(&d), [("mx.xn--exmple-cua.test", Some(10))]);
+    let (r, asked) = mx(zone, "xn--a.test", 1);
+    assert!(asked.is_empty());
+    assert_eq!(
+        r,
+        Err(MxError::InvalidDomain(
+            "\"xn--a.test\": invalid internationalized domain name (IDNA)".into()
+        ))
+    );
+}
+
 #[test]
 fn equal_preferences_ordered_by_seed() {
     let zone = "example.com MX 10 a.example.com\nexample.com MX 10 b.example.com\n\

@@ -212,8 +212,8 @@ fn replay_at<E: Evaluate>(
     }
 }
 
-/// The domain of the message's single From address (RFC 7489 6.6.1).
-/// Messages with no From, several From fields or several addresses in
+/// The domain of the message's single From address (RFC 7489 6.6.1), in
+/// A-labels ([`moxide_proto::dns::domain_to_ascii`]). Messages with no From, several From fields or several addresses in
 /// From have no usable domain.
 pub fn from_domain(message: &[u8]) -> Result<String, String> {
     let block = HeaderBlock::parse(message, 0, message.len());
@@ -235,9 +235,9 @@ pub fn from_domain(message: &[u8]) -> Result<String, String> {
         return Err("From header does not hold exactly one address".into());
     };
     let host = addr.host.as_deref().unwrap_or_default();
-    let host = String::from_utf8_lossy(host).to_ascii_lowercase();
-    let host = host.trim_end_matches('.');
-    moxide_proto::dns::normalize_name(host).map_err(|e| format!("From domain {host:?}: {e}"))
+    let host = String::from_utf8_lossy(host);
+    // U-labels (RFC 6532 headers) are looked up and aligned in A-labels.
+    moxide_proto::dns::domain_to_ascii(&host).map_err(|e| format!("From domain {host:?}: {e}"))
 }
 
 /// Answers every query in `missing` with a timeout (the check deadline

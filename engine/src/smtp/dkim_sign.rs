@@ -74,7 +74,7 @@ impl DkimSigning {
     /// The domain and signer for mail from `domain`: the domain itself,
     /// else its nearest parent that signs.
     pub fn signer_for(&self, domain: &str) -> Option<(&str, &Signer)> {
-        let mut d = domain.trim_end_matches('.').to_ascii_lowercase();
+        let mut d = moxide_proto::dns::domain_to_ascii(domain).ok()?;
         loop {
             if let Some((name, s)) = self.domains.get_key_value(&d) {
                 return Some((name.as_str(), s));

@@ -7,6 +7,10 @@
 //! no open relay). An address literal is local only when it names one of
 //! the server's own IPs (a general `[tag:content]` literal never is).
 //!
+//! Domains compare in A-labels (RFC 5891): `user@exämple.test` and
+//! `user@xn--exmple-cua.test` are the same recipient
+//! ([`moxide_proto::dns::domain_to_ascii`]).
+//!
 //! A local address is looked up as a whole (lower-cased) in the store's
 //! address table, which holds every account address and alias. Localpart
 //! catch-all (`user+tag@domain` → `user@domain`, as mox's default
@@ -45,6 +49,10 @@ pub enum RecipientError {
     /// A general address literal (`[tag:content]`), which names no host
     /// we can deliver to: `550 5.1.2`.
     GeneralLiteral,
+    /// A domain that is not a valid internationalised domain name
+    /// (RFC 5891): `501 5.1.3`. The SMTP parser refuses these already;
+    /// this guards callers that build paths themselves.
+    BadDomain,
     /// The store failed: `451 4.3.0`.
     Store(StoreError),
 }
@@ -67,6 +75,12 @@ impl RecipientError {
             RecipientError::GeneralLiteral => {
                 Reply::with(550, (5, 1, 2), "general address literals are not supported")
             }
+            // RFC 3463 3.2: X.1.3 bad destination mailbox address syntax.
+            RecipientError::BadDomain => Reply::with(
+                501,
+                (5, 1, 3),
+                "invalid internationalized domain name (IDNA, RFC 5891)",
+            ),
             RecipientError::Store(e) => {
                 tracing::error!(error = %e, "recipient lookup");
                 Reply::local_error("error looking up recipient, try again later")
@@ -117,12 +131,15 @@ pub fn resolve(
     cfg: &SmtpConfig,
 ) -> Result<Recipient, RecipientError> {
     let address = path_address(to);
-    let hostname = cfg.server.hostname.to_ascii_lowercase();
+    let hostname = moxide_proto::dns::domain_to_ascii(&cfg.server.hostname)
+        .unwrap_or_else(|_| cfg.server.hostname.to_ascii_lowercase());
     let (local, domain) = match to {
         ForwardPath::Postmaster => ("postmaster".to_string(), hostname.clone()),
         ForwardPath::Mailbox(m) => {
             let domain = match &m.host {
-                Host::Domain(d) => d.to_lowercase(),
+                Host::Domain(d) => {
+                    moxide_proto::dns::domain_to_ascii(d).map_err(|_| RecipientError::BadDomain)?
+                }
                 Host::Literal(AddressLiteral::Ip(ip)) => {
                     if !is_local_ip(&cfg.local_domains, ip) {
                         return Err(RecipientError::NotLocal { literal: true });

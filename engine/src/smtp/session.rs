@@ -286,6 +286,17 @@ impl SmtpSession {
             return;
         }
         match self.store.account(&key.account) {
+            Ok(acct) if !matches!(acct.login_disabled(), Ok(None)) => {
+                // Disabled (or unreadable): no login by the key alone; an
+                // AUTH then gets the admin's message.
+                tracing::info!(account = acct.name(), ip = %self.peer.ip, "smtp client key login refused: login disabled");
+                self.record(
+                    "TLS",
+                    &key.login_address,
+                    Some(&key.account),
+                    "login disabled",
+                );
+            }
             Ok(acct) => {
                 tracing::info!(account = acct.name(), ip = %self.peer.ip, "smtp login with TLS client key");
                 self.cfg.login_limit.succeeded(self.peer.ip);
@@ -334,6 +345,25 @@ impl SmtpSession {
             self.record(mechanism.name(), &username, Some(acct.name()), why);
             self.delay_after_failure();
             return self.conn.reject(Reply::auth_failed());
+        }
+        match acct.login_disabled() {
+            Ok(None) => {}
+            Ok(Some(message)) => {
+                tracing::info!(account = acct.name(), ip = %self.peer.ip, "smtp login refused: login disabled");
+                self.record(
+                    mechanism.name(),
+                    &username,
+                    Some(acct.name()),
+                    "login disabled",
+                );
+                return self.conn.reject(login_disabled_reply(&message));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "smtp login-disabled lookup");
+                return self
+                    .conn
+                    .reject(Reply::local_error("error reading the account"));
+            }
         }
         tracing::info!(account = acct.name(), ip = %self.peer.ip, mechanism = mechanism.name(), "smtp login");
         self.cfg.login_limit.succeeded(self.peer.ip);
@@ -742,6 +772,16 @@ impl SmtpSession {
             format!("message accepted, id {id}"),
         )))
     }
+}
+
+/// AUTH of an account whose login the admin disabled, with the admin's
+/// message (as mox): `525 5.7.13` (RFC 5248: user account disabled).
+fn login_disabled_reply(message: &str) -> Reply {
+    Reply::with(
+        525,
+        (5, 7, 13),
+        format!("login disabled for account: {message}"),
+    )
 }
 
 /// Submission of mail for another domain without an outgoing queue.

@@ -68,10 +68,23 @@ pub fn run(
     missing: &mut Vec<Query>,
 ) -> Option<SpfCheck> {
     let envelope_from = input.mail_from.clone().unwrap_or_default();
+    // SPF looks up and DMARC aligns the domains in A-labels (RFC 5891
+    // 5.4); an SMTPUTF8 sender may have written U-labels.
+    let ascii_domain = |d: &str| {
+        if d.is_ascii() {
+            d.to_string()
+        } else {
+            moxide_proto::dns::domain_to_ascii(d).unwrap_or_else(|_| d.to_string())
+        }
+    };
+    let mail_from_ascii = match envelope_from.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", ascii_domain(domain)),
+        None => envelope_from.clone(),
+    };
     let mut ev = SenderCheck::new(SenderCheckInput {
         ip: input.ip,
-        helo: input.helo.clone(),
-        mail_from: envelope_from.clone(),
+        helo: ascii_domain(&input.helo),
+        mail_from: mail_from_ascii,
         receiver: input.hostname.clone(),
         timestamp: u64::try_from(input.unix).unwrap_or(0),
         deadline,

@@ -47,11 +47,12 @@ fn not_yours(what: &str) -> Reply {
 }
 
 /// Checks the envelope sender of a submitted message: `<>` or an address
-/// of the account (`addresses` lower case).
+/// of the account (`addresses` in canonical form, as the store keeps
+/// them; the sender's domain may be in U-labels or A-labels).
 pub fn check_mail_from(mail_from: Option<&str>, addresses: &[String]) -> Result<(), Reply> {
     match mail_from {
         None => Ok(()),
-        Some(a) if addresses.contains(&a.to_lowercase()) => Ok(()),
+        Some(a) if addresses.contains(&moxide_proto::dns::address_to_ascii(a)) => Ok(()),
         Some(_) => Err(not_yours("MAIL FROM")),
     }
 }
@@ -76,7 +77,7 @@ pub fn check_from_header(message: &[u8], addresses: &[String]) -> Result<(), Rep
     };
     let local = String::from_utf8_lossy(one.mailbox.as_deref().unwrap_or_default());
     let host = String::from_utf8_lossy(one.host.as_deref().unwrap_or_default());
-    let addr = format!("{local}@{host}").to_lowercase();
+    let addr = moxide_proto::dns::address_to_ascii(&format!("{local}@{host}"));
     if addresses.contains(&addr) {
         Ok(())
     } else {
@@ -191,6 +192,32 @@ mod tests {
         assert_eq!(check_mail_from(None, &addrs()), Ok(()));
         assert_eq!(check_mail_from(Some("Alias@localhost"), &addrs()), Ok(()));
         assert!(check_mail_from(Some("x@localhost"), &addrs()).is_err());
+    }
+
+    /// The account's addresses are stored with A-label domains; a sender
+    /// may write the domain in U-labels (SMTPUTF8) or A-labels.
+    #[test]
+    fn idn_sender_domains_match_in_either_form() {
+        let addrs = vec!["u@xn--exmple-cua.test".to_string()];
+        for from in [
+            "From: U <u@Exämple.test>\r\n\r\nx\r\n",
+            "From: u@XN--exmple-cua.test\r\n\r\nx\r\n",
+        ] {
+            assert_eq!(check_from_header(from.as_bytes(), &addrs), Ok(()), "{from}");
+        }
+        let other = "From: u@exämple.example\r\n\r\nx\r\n";
+        assert_eq!(
+            check_from_header(other.as_bytes(), &addrs)
+                .unwrap_err()
+                .code,
+            550
+        );
+        assert_eq!(check_mail_from(Some("U@exämple.test"), &addrs), Ok(()));
+        assert_eq!(
+            check_mail_from(Some("u@xn--exmple-cua.test"), &addrs),
+            Ok(())
+        );
+        assert!(check_mail_from(Some("u@xn--a.test"), &addrs).is_err());
     }
 
     #[test]

@@ -6,7 +6,6 @@ use base64::engine::general_purpose::STANDARD;
 use super::DkimError;
 use super::canon::Canon;
 use super::tags::{Tag, colon_list, parse_tags, strip_fws};
-use crate::dns::normalize_name;
 
 /// A hash algorithm of a signature or allowed by a key record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -259,7 +258,8 @@ pub(super) fn base64(value: &[u8], tag: &'static str) -> Result<Vec<u8>, DkimErr
 
 pub(super) fn domain_value(v: &[u8], tag: &'static str) -> Result<String, DkimError> {
     let s = std::str::from_utf8(v).unwrap_or_default();
-    normalize_name(s).map_err(|e| DkimError::BadValue {
+    // RFC 8616 4: a U-label d= is compared and looked up in A-labels.
+    crate::dns::domain_to_ascii(s).map_err(|e| DkimError::BadValue {
         tag,
         value: format!("{} ({e})", String::from_utf8_lossy(v)),
     })

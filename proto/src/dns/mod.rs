@@ -11,11 +11,13 @@
 //! sockets, or a [`Zone`] in tests) is not their concern.
 
 mod eval;
+mod idna;
 mod name;
 mod types;
 mod zone;
 
 pub use eval::{Evaluate, LookupId, Poll, run};
+pub use idna::{IdnaError, address_to_ascii, domain_to_ascii, domain_to_unicode};
 pub use name::{NameError, normalize_name};
 pub use types::{Failure, Lookup, Query, Rdata, RecordType, Records};
 pub use zone::{Zone, ZoneError};

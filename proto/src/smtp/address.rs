@@ -212,7 +212,15 @@ pub(crate) fn domain(c: &mut Cursor<'_>, lenient: bool) -> Result<String, Syntax
     if raw.len() > 255 {
         return Err("domain too long");
     }
-    utf8(raw)
+    let text = utf8(raw)?;
+    // U-labels (SMTPUTF8, RFC 6531 3.3) and A-labels must be valid IDNA
+    // (RFC 5891): the domain is compared and looked up in A-labels.
+    if (!text.is_ascii() || text.to_ascii_lowercase().contains("xn--"))
+        && crate::dns::domain_to_ascii(&text).is_err()
+    {
+        return Err("invalid internationalized domain name (IDNA, RFC 5891)");
+    }
+    Ok(text)
 }
 
 /// `address-literal = "[" ( IPv4-address-literal / IPv6-address-literal /
@@ -467,5 +475,17 @@ mod tests {
             }))
         );
         assert!(h(&"a".repeat(64), false).is_err());
+        // U-labels stay as sent; invalid IDNs are syntax errors.
+        assert_eq!(
+            h("exämple.test", false),
+            Ok(Host::Domain("exämple.test".into()))
+        );
+        assert_eq!(
+            h("xn--exmple-cua.test", false),
+            Ok(Host::Domain("xn--exmple-cua.test".into()))
+        );
+        let idna = Err("invalid internationalized domain name (IDNA, RFC 5891)");
+        assert_eq!(h("xn--a.test", false), idna);
+        assert_eq!(h("\u{300}a.test", false), idna);
     }
 }

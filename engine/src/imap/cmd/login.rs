@@ -99,6 +99,18 @@ pub(crate) fn succeed(s: &mut Session, tag: Tag, acct: Account, what: &str, a: A
         Ok(_) => {}
         Err(e) => return s.store_error(tag, e, "client key lookup"),
     }
+    // Checked after the credentials, so the message reaches only who knows
+    // them. No AUTHENTICATIONFAILED code: clients would ask for another
+    // password (as mox).
+    match acct.login_disabled() {
+        Ok(None) => {}
+        Ok(Some(message)) => {
+            record(s, a, "login disabled");
+            tracing::info!(account = acct.name(), ip = %s.peer.ip, mechanism = a.mechanism, "imap login refused: login disabled");
+            return s.no(tag, None, &format!("login disabled for account: {message}"));
+        }
+        Err(e) => return s.store_error(tag, e, "login-disabled lookup"),
+    }
     s.cfg.login_limit.succeeded(s.peer.ip);
     record(s, a, "");
     tracing::info!(account = acct.name(), ip = %s.peer.ip, mechanism = a.mechanism, "imap login");
@@ -183,11 +195,18 @@ pub(crate) fn preauth_account(s: &Session) -> Option<(Account, TlsPubKey)> {
     if key.no_imap_preauth {
         return None;
     }
+
     let owner = s.store.account_for_address(&key.login_address);
     if !matches!(owner, Ok(Some(ref o)) if *o == key.account) {
         return None;
     }
     match s.store.account(&key.account) {
+        // Disabled (or unreadable): no PREAUTH; a login then gets the
+        // admin's message.
+        Ok(acct) if !matches!(acct.login_disabled(), Ok(None)) => {
+            tracing::info!(account = %key.account, "no PREAUTH: login disabled");
+            None
+        }
         Ok(acct) => Some((acct, key)),
         Err(e) => {
             tracing::error!(error = %e, account = %key.account, "account of client key");
