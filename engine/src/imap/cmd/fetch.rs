@@ -233,12 +233,15 @@ pub(crate) fn resume(s: &mut Session) {
                     Ok(())
                 })
             }),
-            Plan::Fast(fast) => acct.scan_records(sel.id, lo..=hi, |m| {
-                visit(m.uid, m.modseq, &mut out, &mut |out, seq| {
-                    fetch_fast::write_fast(out, seq, fast, &acct, &m, ctx.utf8)
-                        .map_err(ItemError::Store)
+            Plan::Fast(fast) => {
+                let envelopes = fetch_fast::wants_envelope(fast);
+                acct.scan_fetch(sel.id, lo..=hi, envelopes, |m| {
+                    visit(m.uid, m.modseq, &mut out, &mut |out, seq| {
+                        fetch_fast::write_fast(out, seq, fast, &acct, m, ctx.utf8)
+                            .map_err(ItemError::Store)
+                    })
                 })
-            }),
+            }
             Plan::General => acct.scan_records(sel.id, lo..=hi, |m| {
                 visit(m.uid, m.modseq, &mut out, &mut |out, seq| {
                     let mut l = Loaded::new(&acct, &m);

@@ -8,7 +8,7 @@
 use moxide_proto::imap::cmd::FetchAttr;
 use moxide_proto::imap::core::Atom;
 use moxide_proto::imap::core::write_number;
-use moxide_storage::{Account, Flags, FlagsView, Message, StoreError};
+use moxide_storage::{Account, FetchView, Flags, FlagsView, StoreError};
 
 use crate::imap::convert;
 
@@ -125,15 +125,21 @@ pub(crate) fn write_flags_only(out: &mut Vec<u8>, seq: u32, items: &[FastItem], 
     out.extend_from_slice(b")\r\n");
 }
 
+/// Whether a fast plan's items include ENVELOPE (the scan then reads the
+/// stored envelopes too).
+pub(crate) fn wants_envelope(items: &[FastItem]) -> bool {
+    items.contains(&FastItem::Envelope)
+}
+
 /// Writes `* seq FETCH (…)` CRLF for a fast plan. The ENVELOPE comes from
-/// the stored encoding (`utf8`: the session has UTF-8 enabled), or from the
-/// structure for a message stored without one.
+/// the stored encoding the scan read (`utf8`: the session has UTF-8
+/// enabled), or from the structure for a message stored without one.
 pub(crate) fn write_fast(
     out: &mut Vec<u8>,
     seq: u32,
     items: &[FastItem],
     acct: &Account,
-    m: &Message,
+    m: &FetchView<'_>,
     utf8: bool,
 ) -> Result<(), StoreError> {
     let start = out.len();
@@ -147,7 +153,7 @@ pub(crate) fn write_fast(
                 out.extend_from_slice(b"UID ");
                 write_number(out, m.uid);
             }
-            FastItem::Flags => write_flags(out, m.flags, m.keywords.iter().map(String::as_str)),
+            FastItem::Flags => write_flags(out, m.flags, m.keywords.iter().copied()),
             FastItem::ModSeq => {
                 out.extend_from_slice(b"MODSEQ (");
                 write_number(out, m.modseq);
@@ -171,21 +177,15 @@ pub(crate) fn write_fast(
             }
             FastItem::Envelope => {
                 out.extend_from_slice(b"ENVELOPE ");
-                let stored = match acct.write_envelope(m, utf8, out) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        out.truncate(start);
-                        return Err(e);
-                    }
-                };
-                if !stored {
-                    match acct.structure(m) {
+                match &m.envelope {
+                    Some(e) => out.extend_from_slice(e.bytes(utf8)),
+                    None => match acct.structure(&m.to_message()) {
                         Ok(st) => out.extend_from_slice(&st.envelope().encode_imap(utf8)),
                         Err(e) => {
                             out.truncate(start);
                             return Err(e);
                         }
-                    }
+                    },
                 }
             }
         }
@@ -267,25 +267,32 @@ mod tests {
                 utf8,
                 literal_plus: false,
             };
-            for m in &records {
-                let seq = m.uid + 10;
-                let all = attrs();
-                for attrs in [&all[..], &all[6..], &all[..3], &all[1..2]] {
+            let all = attrs();
+            for attrs in [&all[..], &all[6..], &all[..3], &all[1..2]] {
+                let (Plan::Fast(fast) | Plan::FlagsOnly(fast)) = Plan::of(attrs) else {
+                    panic!("not a fast plan: {attrs:?}");
+                };
+                let mut seen = 0;
+                acct.scan_fetch(inbox.id, 1..=u32::MAX, wants_envelope(&fast), |v| {
+                    let m = &records[seen];
+                    seen += 1;
+                    assert_eq!(v.to_message(), *m);
+                    let seq = m.uid + 10;
                     let mut want = Vec::new();
                     let its = items(&mut Loaded::new(&acct, m), attrs).ok().unwrap();
                     Response::Data(Data::Fetch { seq, items: its }).encode(&mut want, ctx);
-                    let (Plan::Fast(fast) | Plan::FlagsOnly(fast)) = Plan::of(attrs) else {
-                        panic!("not a fast plan: {attrs:?}");
-                    };
                     let mut got = Vec::new();
-                    write_fast(&mut got, seq, &fast, &acct, m, utf8).unwrap();
+                    write_fast(&mut got, seq, &fast, &acct, v, utf8).unwrap();
                     assert_eq!(
                         String::from_utf8_lossy(&got),
                         String::from_utf8_lossy(&want),
                         "utf8 {utf8} uid {} {attrs:?}",
                         m.uid
                     );
-                }
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+                assert_eq!(seen, records.len());
             }
         }
         // The flags-only writer, from the flags scan.
