@@ -127,7 +127,7 @@ fn message(i: usize) -> String {
         addr(i * 7 + 1),
         addr(i * 13 + 2)
     );
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         m.push_str(&format!("Cc: {}\r\n", addr(i + 5)));
     }
     m.push_str(&format!(

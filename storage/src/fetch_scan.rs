@@ -327,14 +327,18 @@ mod tests {
         for (i, d) in (0..200u32).zip(&data) {
             run.push(NewMessage {
                 data: d.as_bytes(),
-                keywords: if i % 3 == 0 { vec!["k".into()] } else { vec![] },
+                keywords: if i.is_multiple_of(3) {
+                    vec!["k".into()]
+                } else {
+                    vec![]
+                },
                 received: 1_700_000_000 + i64::from(i),
                 received_tz: 60,
                 saved: 5,
                 ..Default::default()
             });
-            if i % 40 == 0 || i % 40 == 39 || i == 199 {
-                let to = if i % 40 == 0 { inbox } else { other };
+            if i.is_multiple_of(40) || i % 40 == 39 || i == 199 {
+                let to = if i.is_multiple_of(40) { inbox } else { other };
                 acct.import(to, &run).unwrap();
                 run.clear();
             }
