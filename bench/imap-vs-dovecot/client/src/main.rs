@@ -784,8 +784,9 @@ fn cmd_cmd(a: &[String]) -> Result<(), String> {
                 }
                 break;
             }
-            if n == 0 && l.starts_with(b"* SEARCH") {
-                // Count the numbers in the SEARCH result.
+            if l.starts_with(b"* SEARCH") {
+                // Count the numbers in the SEARCH result (Dovecot may send
+                // `* OK Searched N% of the mailbox` progress lines first).
                 n += l.split(|&x| x == b' ').count().saturating_sub(2);
                 continue;
             }
