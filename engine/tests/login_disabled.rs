@@ -5,17 +5,17 @@
 //! still fail as before; sessions logged in earlier continue; mail is
 //! still delivered; enabling restores every login.
 mod common;
+mod smtp_harness;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use common::*;
 use moxide_engine::imap::PeerInfo;
-use moxide_engine::smtp::{SmtpConfig, SmtpSession};
-use moxide_proto::conn::Conn;
+use moxide_engine::smtp::SmtpConfig;
 use moxide_storage::TlsPubKey;
+use smtp_harness::{SmtpClient, plain_peer};
 
 const P256: &[u8] = include_bytes!("../../proto/tests/fixtures/tls_key/p256.pem");
 const MESSAGE: &str = "account moved to mail.example.org";
@@ -162,38 +162,19 @@ fn imap_logins_are_refused_with_the_message_until_enabled() {
     assert!(out.starts_with("a7 OK [CAPABILITY "), "{out}");
 }
 
-struct Smtp {
-    s: SmtpSession,
-    now: Instant,
-}
-
-impl Smtp {
-    fn send(&mut self, input: &str) -> String {
-        self.s.handle_input(self.now, input.as_bytes());
-        let mut out = Vec::new();
-        self.s.poll_transmit(&mut out);
-        while self.s.poll_action().is_some() {}
-        String::from_utf8(out).unwrap()
-    }
-}
-
-fn smtp(env: &Env, cfg: SmtpConfig, client_key: Option<String>) -> Smtp {
-    let s = SmtpSession::new(
+fn smtp(env: &Env, cfg: SmtpConfig, client_key: Option<String>) -> SmtpClient {
+    let mut c = SmtpClient::new(
         Arc::new(cfg),
         env.store.clone(),
         moxide_engine::smtp::PeerInfo {
-            ip: "192.0.2.7".parse().unwrap(),
             tls: true,
-            tls_exporter: None,
             client_key,
+            ..plain_peer("192.0.2.7")
         },
-        moxide_engine::smtp::WallClock {
-            unix_at: T0,
-            instant_at: env.start,
-        },
+        T0,
+        env.start,
         Box::new(|| [7u8; 18]),
     );
-    let mut c = Smtp { s, now: env.start };
     assert_eq!(c.send(""), "220 mx.example ESMTP moxide\r\n");
     assert!(c.send("EHLO client.example\r\n").starts_with("250-"));
     c

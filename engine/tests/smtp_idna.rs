@@ -4,13 +4,15 @@
 //! invalid IDN is a syntax error. Transcripts on the bare core, replies and
 //! stored messages compared exactly.
 
+mod smtp_harness;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use moxide_engine::queue::{Filter, Queue, QueueConfig};
-use moxide_engine::smtp::{LocalDomains, Outgoing, PeerInfo, SmtpConfig, SmtpSession, WallClock};
-use moxide_proto::conn::Conn;
+use moxide_engine::smtp::{LocalDomains, Outgoing, SmtpConfig};
 use moxide_storage::{NewAccount, Store, StoreConfig};
+use smtp_harness::{SmtpClient, plain_peer};
 
 /// 2024-01-02 03:04:05 UTC.
 const T0: i64 = 1_704_164_645;
@@ -55,39 +57,15 @@ fn local_domains() -> LocalDomains {
     }
 }
 
-struct Client {
-    s: SmtpSession,
-    now: Instant,
-}
-
-impl Client {
-    fn send(&mut self, input: &str) -> String {
-        self.s.handle_input(self.now, input.as_bytes());
-        let mut out = Vec::new();
-        self.s.poll_transmit(&mut out);
-        while self.s.poll_action().is_some() {}
-        String::from_utf8(out).unwrap()
-    }
-}
-
-fn session(env: &Env, cfg: SmtpConfig) -> Client {
-    let start = Instant::now();
-    let s = SmtpSession::new(
+fn session(env: &Env, cfg: SmtpConfig) -> SmtpClient {
+    let mut c = SmtpClient::new(
         cfg.shared(),
         env.store.clone(),
-        PeerInfo {
-            ip: "198.51.100.7".parse().unwrap(),
-            tls: false,
-            tls_exporter: None,
-            client_key: None,
-        },
-        WallClock {
-            unix_at: T0,
-            instant_at: start,
-        },
+        plain_peer("198.51.100.7"),
+        T0,
+        Instant::now(),
         Box::new(|| [7u8; 18]),
     );
-    let mut c = Client { s, now: start };
     assert_eq!(c.send(""), "220 mx.a.test ESMTP moxide\r\n");
     let ehlo = c.send("EHLO client.test\r\n");
     assert!(ehlo.contains("250-SMTPUTF8\r\n"), "{ehlo}");

@@ -2,12 +2,14 @@
 //! (RFC 5321 4.5.1): transcripts against a store in a temporary
 //! directory, every reply and every stored message compared exactly.
 
+mod smtp_harness;
+
 use std::sync::Arc;
 use std::time::Instant;
 
-use moxide_engine::smtp::{LocalDomains, PeerInfo, SmtpConfig, SmtpSession, WallClock};
-use moxide_proto::conn::Conn;
+use moxide_engine::smtp::{LocalDomains, SmtpConfig};
 use moxide_storage::{NewAccount, Store, StoreConfig};
+use smtp_harness::{SmtpClient, plain_peer};
 
 /// 2024-01-02 03:04:05 UTC.
 const T0: i64 = 1_704_164_645;
@@ -54,39 +56,15 @@ fn mx(postmaster: Option<&str>) -> SmtpConfig {
     c
 }
 
-struct Client {
-    s: SmtpSession,
-    now: Instant,
-}
-
-impl Client {
-    fn send(&mut self, input: &str) -> String {
-        self.s.handle_input(self.now, input.as_bytes());
-        let mut out = Vec::new();
-        self.s.poll_transmit(&mut out);
-        while self.s.poll_action().is_some() {}
-        String::from_utf8(out).unwrap()
-    }
-}
-
-fn session(env: &Env, cfg: SmtpConfig) -> Client {
-    let start = Instant::now();
-    let s = SmtpSession::new(
+fn session(env: &Env, cfg: SmtpConfig) -> SmtpClient {
+    let mut c = SmtpClient::new(
         cfg.shared(),
         env.store.clone(),
-        PeerInfo {
-            ip: "198.51.100.7".parse().unwrap(),
-            tls: false,
-            tls_exporter: None,
-            client_key: None,
-        },
-        WallClock {
-            unix_at: T0,
-            instant_at: start,
-        },
+        plain_peer("198.51.100.7"),
+        T0,
+        Instant::now(),
         Box::new(|| [7u8; 18]),
     );
-    let mut c = Client { s, now: start };
     assert_eq!(c.send(""), "220 mx.a.test ESMTP moxide\r\n");
     assert!(
         c.send("EHLO client.test\r\n")

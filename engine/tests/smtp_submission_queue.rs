@@ -2,13 +2,15 @@
 //! are delivered, the others queued (one entry per domain, one file), all
 //! before the one `250`; nothing is stored when the reply is an error.
 
+mod smtp_harness;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use moxide_engine::queue::{Filter, Queue, QueueConfig};
-use moxide_engine::smtp::{LocalDomains, Outgoing, PeerInfo, SmtpConfig, SmtpSession, WallClock};
-use moxide_proto::conn::Conn;
+use moxide_engine::smtp::{LocalDomains, Outgoing, PeerInfo, SmtpConfig};
 use moxide_storage::{NewAccount, QueueBody, Store, StoreConfig};
+use smtp_harness::{SmtpClient, plain_peer};
 
 /// 2024-01-02 03:04:05 UTC.
 const T0: i64 = 1_704_164_645;
@@ -41,22 +43,7 @@ fn env(quota: i64) -> Env {
     }
 }
 
-struct Client {
-    s: SmtpSession,
-    now: Instant,
-}
-
-impl Client {
-    fn send(&mut self, input: &str) -> String {
-        self.s.handle_input(self.now, input.as_bytes());
-        let mut out = Vec::new();
-        self.s.poll_transmit(&mut out);
-        while self.s.poll_action().is_some() {}
-        String::from_utf8(out).unwrap()
-    }
-}
-
-fn authed(env: &Env, tls: bool) -> Client {
+fn authed(env: &Env, tls: bool) -> SmtpClient {
     use base64::Engine as _;
     let mut cfg = SmtpConfig::submission("mx.example");
     cfg.server.allow_plain_auth_without_tls = true;
@@ -65,27 +52,21 @@ fn authed(env: &Env, tls: bool) -> Client {
         domains: ["localhost".to_string()].into(),
         ips: ["192.0.2.1".parse().unwrap()].into(),
     };
-    let start = Instant::now();
     let mut counter = 0u8;
-    let s = SmtpSession::new(
+    let mut c = SmtpClient::new(
         cfg.shared(),
         env.store.clone(),
         PeerInfo {
-            ip: "192.0.2.7".parse().unwrap(),
             tls,
-            tls_exporter: None,
-            client_key: None,
+            ..plain_peer("192.0.2.7")
         },
-        WallClock {
-            unix_at: T0,
-            instant_at: start,
-        },
+        T0,
+        Instant::now(),
         Box::new(move || {
             counter = counter.wrapping_add(1);
             [counter; 18]
         }),
     );
-    let mut c = Client { s, now: start };
     c.send("EHLO client.example\r\n");
     let plain = base64::engine::general_purpose::STANDARD.encode("\0mox\0moxmoxmox");
     assert!(
