@@ -12,6 +12,7 @@ pub mod cli_dns;
 pub mod cli_mtasts;
 pub mod cli_queue;
 pub mod cli_spf;
+pub mod cli_verifydata;
 pub mod config_cli;
 pub mod ctl;
 pub mod dns;

@@ -20,6 +20,8 @@
 //!   and DKIM keys (see [`moxide::config_cli`]).
 //! - `moxide queue [--config PATH | --dir DIR] list|hold|unhold|schedule|
 //!   drop|fail|dump`: the outgoing queue (see [`moxide::cli_queue`]).
+//! - `moxide verifydata DATADIR`: the consistency check of a stopped
+//!   data directory or a backup (see [`moxide::cli_verifydata`]).
 //! - `moxide version`: prints the version.
 
 use std::path::PathBuf;
@@ -94,6 +96,16 @@ enum Command {
     /// --config /etc/moxide/moxide.toml` (SIGTERM or Ctrl-C stops it);
     /// `--example-config` prints a documented moxide.toml and domains.toml.
     Serve(moxide::serve_cmd::ServeArgs),
+    /// Verify a data directory no server has open, typically a backup:
+    /// the full consistency check, every message file with its size, stray
+    /// files. DATADIR holds db/ or data/db/ (a localserve directory, a
+    /// backup). Prints one line per problem and a summary; exit status 0
+    /// when clean, 1 with problems, 2 on errors.
+    Verifydata {
+        /// The data directory, localserve directory or backup.
+        #[arg(value_name = "DATADIR")]
+        dir: PathBuf,
+    },
     /// Print the version.
     Version,
 }
@@ -140,6 +152,7 @@ fn main() -> ExitCode {
             moxide::serve_cmd::run(args)
         }
         Command::Mtasts(args) => moxide::cli_mtasts::run(args),
+        Command::Verifydata { dir } => moxide::cli_verifydata::run(&dir),
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

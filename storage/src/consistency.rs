@@ -245,19 +245,25 @@ impl Account {
                 if !c.message_id.is_empty() {
                     msgid_expected.insert(keys::message_id(a, &c.message_id, mb.id, m.uid));
                 }
+                let file = crate::files::rel_path(a, m.msg_id);
                 match crate::files::file_size(&self.store.dir, a, m.msg_id) {
                     Ok(fsize) => {
                         let want = (c.prefix.len() as u64).saturating_add(fsize);
                         if want != m.size {
                             p.push(format!(
-                                "{at}: size {} but prefix {} + file {} = {want}",
+                                "{at}: size {} but prefix {} + file {} = {want} (file {})",
                                 m.size,
                                 c.prefix.len(),
-                                fsize
+                                fsize,
+                                file.display()
                             ));
                         }
                     }
-                    Err(_) => p.push(format!("{at}: file of message id {} missing", m.msg_id)),
+                    Err(_) => p.push(format!(
+                        "{at}: message file {} of message id {} missing",
+                        file.display(),
+                        m.msg_id
+                    )),
                 }
             }
             if !mb.deleted && counts != mb.counts {
@@ -334,9 +340,15 @@ impl Account {
         // Files: every file belongs to a live message or waits for erasure.
         for f in crate::files::list(&self.store.dir, a)? {
             match f {
-                Err(path) => p.push(format!("unexpected file {}", path.display())),
+                Err(path) => p.push(format!(
+                    "unexpected file {}",
+                    path.strip_prefix(&self.store.dir).unwrap_or(&path).display()
+                )),
                 Ok((id, _)) if !live.contains_key(&id) && !erase.contains(&id) => {
-                    p.push(format!("orphan file for message id {id}"));
+                    p.push(format!(
+                        "orphan file {}: message id {id} is not a live message",
+                        crate::files::rel_path(a, id).display()
+                    ));
                 }
                 Ok(_) => {}
             }

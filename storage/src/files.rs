@@ -24,6 +24,13 @@ fn bucket_dir(root: &Path, acct: u32, bucket: u64) -> PathBuf {
     msg_root(root, acct).join(bucket.to_string())
 }
 
+/// Path of a message file relative to the data directory
+/// (`accounts/<account id>/msg/<msg id / 8192>/<msg id>`), for messages
+/// that name a file to an admin and for backups.
+pub(crate) fn rel_path(acct: u32, msg_id: u64) -> PathBuf {
+    msg_path(Path::new(""), acct, msg_id)
+}
+
 /// Path of a message file.
 pub(crate) fn msg_path(root: &Path, acct: u32, msg_id: u64) -> PathBuf {
     bucket_dir(root, acct, msg_id / PER_DIR).join(msg_id.to_string())

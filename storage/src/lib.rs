@@ -118,6 +118,7 @@ mod tlspubkey;
 mod txn;
 mod uid_scan;
 pub mod upgrade;
+mod verify;
 
 pub use account::{Account, AccountSettings, NewAccount};
 pub use changes::{Change, ChangeReader, Notify};
@@ -143,6 +144,7 @@ pub use tls_results::{
     TlsPolicyType, TlsResultUpdate, utc_day,
 };
 pub use tlspubkey::TlsPubKey;
+pub use verify::VerifyReport;
 
 pub use moxide_proto::message::MessageStructure;
 pub use moxide_proto::sasl::secrets::PasswordSecrets;

@@ -327,10 +327,17 @@ fn consistency_check_reports_damage() {
         p,
         vec![
             format!(
-                "account \"mjl\": mailbox \"Inbox\" uid 1: size {want_size} but prefix 0 + file 5 = 5"
+                "account \"mjl\": mailbox \"Inbox\" uid 1: size {want_size} but prefix 0 + file 5 = 5 (file accounts/{id}/msg/0/1)",
+                id = a.id()
             ),
-            "account \"mjl\": mailbox \"Inbox\" uid 2: file of message id 2 missing".to_string(),
-            "account \"mjl\": orphan file for message id 77".to_string(),
+            format!(
+                "account \"mjl\": mailbox \"Inbox\" uid 2: message file accounts/{}/msg/0/2 of message id 2 missing",
+                a.id()
+            ),
+            format!(
+                "account \"mjl\": orphan file accounts/{}/msg/0/77: message id 77 is not a live message",
+                a.id()
+            ),
         ]
     );
     let m2 = a.message(inbox, 2).unwrap();
