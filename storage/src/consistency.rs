@@ -342,7 +342,9 @@ impl Account {
             match f {
                 Err(path) => p.push(format!(
                     "unexpected file {}",
-                    path.strip_prefix(&self.store.dir).unwrap_or(&path).display()
+                    path.strip_prefix(&self.store.dir)
+                        .unwrap_or(&path)
+                        .display()
                 )),
                 Ok((id, _)) if !live.contains_key(&id) && !erase.contains(&id) => {
                     p.push(format!(
