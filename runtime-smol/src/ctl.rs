@@ -1,5 +1,6 @@
 //! The control socket of `moxide serve` and `moxide localserve`: the
-//! admin commands `moxide queue …` and `moxide config account|tlspubkey …`
+//! admin commands `moxide queue …`, `moxide config account|tlspubkey …`
+//! and the data part of `moxide backup`
 //! run inside the server that holds the store (the database allows one
 //! process at a time), as mox's `ctl` socket does. The server listens on
 //! the unix socket `ctl` in its data directory; the CLI connects to it when
@@ -81,6 +82,13 @@ pub enum Request {
         command: TlsPubKeyCommand,
         /// The PEM input of `add`, else empty.
         pem: Vec<u8>,
+    },
+    /// `moxide backup`: the server copies its data into `dest`, a new
+    /// data directory (absolute path; the CLI copies the configuration
+    /// and verifies the copy).
+    Backup {
+        /// The destination data directory.
+        dest: PathBuf,
     },
 }
 
@@ -424,6 +432,9 @@ pub fn server_handler(
                 command,
                 password,
             )),
+            Request::Backup { dest } => {
+                crate::cli_backup::backup_data(store, &dest).map(String::into_bytes)
+            }
             Request::Tlspubkey { .. } if domains.is_some() => {
                 Err("tlspubkey works on the localserve directory; use --dir, not --config".into())
             }

@@ -22,6 +22,9 @@
 //!   drop|fail|dump`: the outgoing queue (see [`moxide::cli_queue`]).
 //! - `moxide verifydata DATADIR`: the consistency check of a stopped
 //!   data directory or a backup (see [`moxide::cli_verifydata`]).
+//! - `moxide backup [--config PATH | --dir DIR] DEST`: a consistent copy
+//!   of a running or stopped server's data and configuration (see
+//!   [`moxide::cli_backup`]).
 //! - `moxide version`: prints the version.
 
 use std::path::PathBuf;
@@ -106,6 +109,13 @@ enum Command {
         #[arg(value_name = "DATADIR")]
         dir: PathBuf,
     },
+    /// Back up a server's data and configuration into DEST (new or
+    /// empty): the database as of one instant, the message files it
+    /// references (hard links where possible), the configuration files;
+    /// then the copy is verified as by verifydata. A running server makes
+    /// the copy through its control socket. Exit status 0 when the copy
+    /// verified clean, 1 with problems, 2 on errors.
+    Backup(moxide::cli_backup::BackupArgs),
     /// Print the version.
     Version,
 }
@@ -153,6 +163,7 @@ fn main() -> ExitCode {
         }
         Command::Mtasts(args) => moxide::cli_mtasts::run(args),
         Command::Verifydata { dir } => moxide::cli_verifydata::run(&dir),
+        Command::Backup(args) => moxide::cli_backup::run(args),
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

@@ -28,6 +28,11 @@ pub(crate) fn erase_ready(store: &Inner, acct: &AccountShared) {
     // The hub lock is held while erasing so the consistency check (which
     // takes it) never sees half an erasure.
     let mut hub = lock(&acct.hub);
+    // A backup's snapshot may still list these files: they wait for the
+    // next commit (or open) after it.
+    if store.backups.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        return;
+    }
     let ids = hub.take_erasable();
     if ids.is_empty() {
         return;

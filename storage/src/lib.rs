@@ -87,6 +87,7 @@
 
 mod account;
 mod account_remove;
+mod backup;
 mod changes;
 mod consistency;
 mod envelope;
@@ -121,6 +122,7 @@ pub mod upgrade;
 mod verify;
 
 pub use account::{Account, AccountSettings, NewAccount};
+pub use backup::BackupReport;
 pub use changes::{Change, ChangeReader, Notify};
 pub use error::{Result, StoreError};
 pub use expunge::ExpungeSet;

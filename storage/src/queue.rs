@@ -32,7 +32,7 @@ pub type QueueId = u64;
 
 /// Serialises queue writers (read-modify-write of entries and the id
 /// counter). One store per process, so one lock per process suffices.
-static QUEUE_WRITE: Mutex<()> = Mutex::new(());
+pub(crate) static QUEUE_WRITE: Mutex<()> = Mutex::new(());
 
 /// The body type the message needs from the next hop (RFC 6152, RFC 3030).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -66,6 +66,9 @@ pub(crate) struct Inner {
     /// Serialises account creation/removal and address changes.
     pub admin: Mutex<()>,
     pub background: Mutex<Vec<std::thread::JoinHandle<Result<()>>>>,
+    /// Backups in progress: message files are not erased meanwhile (see
+    /// `backup.rs`).
+    pub backups: std::sync::atomic::AtomicUsize,
 }
 
 /// A mail store. Cheap to clone, `Send + Sync`; share one per process.
@@ -137,6 +140,7 @@ impl Store {
                 accounts: Mutex::new(HashMap::new()),
                 admin: Mutex::new(()),
                 background: Mutex::new(Vec::new()),
+                backups: std::sync::atomic::AtomicUsize::new(0),
             }),
         };
         upgrade::run_on_open(&store, steps)?;

@@ -1,0 +1,210 @@
+//! `moxide backup` of a running localserve (through its control socket)
+//! and of a stopped one: the exact report, a copy that verifies clean, the
+//! configuration files with their permissions, a localserve started on the
+//! backup serving the same messages over IMAPS, and a destination that is
+//! not empty refused.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use moxide_storage::NewMessage;
+
+const BIN: &str = env!("CARGO_BIN_EXE_moxide");
+
+mod common;
+
+use common::{Server, free_ports, imaps_inbox};
+
+/// (stdout, stderr, exit code) of `moxide ARGS`.
+fn moxide(args: &[&std::ffi::OsStr]) -> (String, String, i32) {
+    let out = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+fn backup(dir: &Path, dest: &Path) -> (String, String, i32) {
+    moxide(&[
+        "backup".as_ref(),
+        "--dir".as_ref(),
+        dir.as_os_str(),
+        dest.as_os_str(),
+    ])
+}
+
+/// A localserve directory (moxide.toml, TLS key and certificate, data)
+/// whose Inbox has three messages; returns their total size.
+fn fill(dir: &Path) -> u64 {
+    let (store, _) = moxide::localserve::open_store(dir).unwrap();
+    moxide::localserve::load_or_create_config(dir).unwrap();
+    moxide::tls::load_or_create_self_signed(&dir.join("tls")).unwrap();
+    let acct = store.account("mox").unwrap();
+    let inbox = acct.mailbox("Inbox").unwrap().id;
+    let mut bytes = 0;
+    for n in 1..=3 {
+        let data = format!(
+            "From: a@example.org\r\nSubject: backup {n}\r\nMessage-ID: <b{n}@example.org>\r\n\r\nbody {n}\r\n"
+        );
+        bytes += data.len() as u64;
+        let m = NewMessage {
+            data: data.as_bytes(),
+            received: 1_700_000_000,
+            ..NewMessage::default()
+        };
+        acct.deliver(inbox, &m).unwrap();
+    }
+    store.persist().unwrap();
+    bytes
+}
+
+/// The report with the database's entry count (which depends on the
+/// schema) replaced by N.
+fn masked(out: &str) -> String {
+    out.lines()
+        .map(|l| match l.strip_prefix("database: ") {
+            Some(rest) => {
+                let (n, tail) = rest.split_once(' ').unwrap();
+                assert!(n.parse::<u64>().unwrap() > 10, "{l}");
+                format!("database: N {tail}\n")
+            }
+            None => format!("{l}\n"),
+        })
+        .collect()
+}
+
+fn want(how: &str, dir: &Path, dest: &Path, bytes: u64) -> String {
+    format!(
+        "backing up {how}
+database: N entries as of one instant, into {dest}/data/db
+message files: 3, queue files: 0 (3 hard-linked, 0 copied with 0 bytes)
+config: 3 files from {dir} into {dest}
+verified: 1 account, 6 mailboxes, 3 messages ({bytes} bytes), 0 queue entries: 0 problems
+backup in {dest}
+",
+        dir = dir.display(),
+        dest = dest.display()
+    )
+}
+
+#[test]
+fn backup_of_a_running_localserve_serves_the_same_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ls");
+    std::fs::create_dir(&dir).unwrap();
+    let bytes = fill(&dir);
+    let (imap, imaps) = free_ports();
+    let server = Server::start(&dir, imap, imaps);
+    let before = imaps_inbox(&dir, imaps);
+    assert!(before.contains("* 3 EXISTS\r\n"), "{before}");
+
+    let dest = tmp.path().join("backup");
+    let (out, err, code) = backup(&dir, &dest);
+    assert_eq!(
+        (masked(&out), err.as_str(), code),
+        (
+            want(
+                "the running server's data (control socket)",
+                &dir,
+                &dest,
+                bytes
+            ),
+            "",
+            0
+        )
+    );
+    let (status, _) = server.interrupt();
+    assert!(status.success());
+
+    // The TLS key keeps its permissions; the copy verifies clean.
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&dest.join("tls/key.pem")),
+        mode(&dir.join("tls/key.pem"))
+    );
+    assert_eq!(
+        std::fs::read(dest.join("moxide.toml")).unwrap(),
+        std::fs::read(dir.join("moxide.toml")).unwrap()
+    );
+    let (out, _, code) = moxide(&["verifydata".as_ref(), dest.as_os_str()]);
+    assert_eq!(
+        (out, code),
+        (
+            format!(
+                "1 account, 6 mailboxes, 3 messages ({bytes} bytes), 0 queue entries: 0 problems\n"
+            ),
+            0
+        )
+    );
+
+    // localserve on the backup: the same mailbox, byte for byte.
+    let (imap2, imaps2) = free_ports();
+    let restored = Server::start(&dest, imap2, imaps2);
+    assert_eq!(imaps_inbox(&dest, imaps2), before);
+    drop(restored);
+}
+
+#[test]
+fn backup_of_a_stopped_localserve_and_a_used_destination() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ls");
+    std::fs::create_dir(&dir).unwrap();
+    let bytes = fill(&dir);
+    // A backup directory inside the localserve directory is left out of
+    // the configuration copy.
+    let dest = dir.join("backup-1");
+    let (out, err, code) = backup(&dir, &dest);
+    assert_eq!(
+        (masked(&out), err.as_str(), code),
+        (
+            want("the data of a stopped server", &dir, &dest, bytes),
+            "",
+            0
+        )
+    );
+    assert!(!dest.join("backup-1").exists());
+
+    let (out, err, code) = backup(&dir, &dest);
+    assert_eq!(
+        (out.as_str(), err, code),
+        (
+            "",
+            format!(
+                "moxide backup: {}: the destination exists and is not empty\n",
+                dest.display()
+            ),
+            2
+        )
+    );
+    let inside = dir.join("data").join("b");
+    let (_, err, code) = backup(&dir, &inside);
+    assert_eq!(
+        (err, code),
+        (
+            format!(
+                "moxide backup: {}: the backup cannot go inside the data directory {}\n",
+                inside.display(),
+                dir.join("data").display()
+            ),
+            2
+        )
+    );
+    let none = tmp.path().join("none");
+    let (_, err, code) = backup(&none, &tmp.path().join("b2"));
+    assert_eq!(
+        (err, code),
+        (
+            format!(
+                "moxide backup: {}: not a localserve directory with data (no data/db/ in it)\n",
+                none.display()
+            ),
+            2
+        )
+    );
+}

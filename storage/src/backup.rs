@@ -1,0 +1,283 @@
+//! Backup: a consistent copy of a data directory while the store stays in
+//! use, as mox's `backup` (database state at one instant, plus the message
+//! files that state references).
+//!
+//! - The database: one fjall cross-keyspace snapshot, written key by key
+//!   into a fresh database in the destination. Every change is one atomic
+//!   fjall batch, so the snapshot holds whole commits only.
+//! - Message and queue files are immutable, so a hard link is a copy; across
+//!   file systems they are copied and fsynced. Files written for commits
+//!   after the snapshot are not taken.
+//! - Files the snapshot references must not disappear before they are
+//!   linked: expunged messages' files are not erased while a backup runs
+//!   (`Inner::backups`; erasures already under way finish before the
+//!   snapshot is taken, as they hold the account's hub lock), queue files
+//!   are linked under the queue's write lock, and account creation and
+//!   removal wait for the backup (the admin lock).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use fjall::Readable;
+
+use crate::error::{Result, StoreError};
+use crate::keys;
+use crate::records::{self, AccountRecord};
+use crate::store::{Inner, Store, lock};
+
+/// Bytes of database entries per batch written into the new database.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// What [`Store::backup_to`] copied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackupReport {
+    /// Database entries (keys) of the snapshot, all keyspaces.
+    pub db_entries: u64,
+    /// Message files of accounts.
+    pub message_files: u64,
+    /// Files of the outgoing queue.
+    pub queue_files: u64,
+    /// Of those files, how many were hard-linked (the rest were copied).
+    pub linked: u64,
+    /// Bytes copied for files that could not be hard-linked.
+    pub bytes_copied: u64,
+    /// Files the snapshot references that the source lacks (each also a
+    /// problem for `verifydata` of the backup), relative to the data
+    /// directory.
+    pub missing: Vec<PathBuf>,
+}
+
+/// Keeps erasures paused while alive; resumes them when dropped.
+struct Pause<'a>(&'a Inner);
+
+impl<'a> Pause<'a> {
+    fn new(inner: &'a Inner) -> Self {
+        inner.backups.fetch_add(1, Ordering::SeqCst);
+        // Erasures that started before the count went up hold their
+        // account's hub lock until their batch is committed: wait for them.
+        let shared: Vec<_> = lock(&inner.accounts).values().cloned().collect();
+        for s in shared {
+            drop(lock(&s.hub));
+        }
+        Pause(inner)
+    }
+}
+
+impl Drop for Pause<'_> {
+    fn drop(&mut self) {
+        self.0.backups.fetch_sub(1, Ordering::SeqCst);
+        let shared: Vec<_> = lock(&self.0.accounts).values().cloned().collect();
+        for s in shared {
+            crate::expunge::erase_ready(self.0, &s);
+        }
+    }
+}
+
+impl Store {
+    /// Back up this store into `dest`, a new data directory (it must not
+    /// exist or be empty): the database as of one instant and the message
+    /// and queue files it references, all durable when this returns. The
+    /// store stays usable meanwhile; erasing expunged messages' files and
+    /// creating or removing accounts wait until it is done.
+    pub fn backup_to(&self, dest: &Path) -> Result<BackupReport> {
+        let inner = &*self.inner;
+        check_empty(dest)?;
+        std::fs::create_dir_all(dest).map_err(|e| StoreError::io("create directory", dest, e))?;
+        let _admin = lock(&inner.admin);
+        let pause = Pause::new(inner);
+        let queue_lock = lock(&crate::queue::QUEUE_WRITE);
+        let snap = inner.db.snapshot();
+        let mut report = BackupReport::default();
+        let mut files = FileCopier::new(dest);
+
+        // Queue files, while no queue writer can remove one.
+        let mut queue_ids = Vec::new();
+        for kv in snap.prefix(&inner.ks.meta, [keys::TAG_QUEUE_FILE]) {
+            let k = kv.key()?;
+            let id = keys::be_u64(&k, 1).ok_or_else(|| StoreError::corrupt("queue file key"))?;
+            queue_ids.push(id);
+        }
+        queue_ids.dedup();
+        for id in queue_ids {
+            let src = crate::queue_files::path(&inner.dir, id);
+            let rel = src.strip_prefix(&inner.dir).unwrap_or(&src).to_path_buf();
+            files.link(&src, &rel, &mut report)?;
+            report.queue_files += 1;
+        }
+        drop(queue_lock);
+
+        report.db_entries = copy_database(inner, &snap, dest)?;
+
+        // Message files: every content record names one (live messages and
+        // those waiting for erasure).
+        for kv in snap.prefix(&inner.ks.meta, [keys::TAG_ACCOUNT]) {
+            let (k, v) = kv.into_inner()?;
+            let rec: AccountRecord = records::decode(&v, || {
+                format!(
+                    "account record {:?}",
+                    String::from_utf8_lossy(k.get(1..).unwrap_or_default())
+                )
+            })?;
+            for kv in snap.prefix(&inner.ks.content, rec.id.to_be_bytes()) {
+                let k = kv.key()?;
+                let id = keys::be_u64(&k, 4).ok_or_else(|| StoreError::corrupt("content key"))?;
+                let src = crate::files::msg_path(&inner.dir, rec.id, id);
+                files.link(&src, &crate::files::rel_path(rec.id, id), &mut report)?;
+                report.message_files += 1;
+            }
+        }
+        files.sync_dirs()?;
+        drop(snap);
+        drop(pause);
+        Ok(report)
+    }
+}
+
+/// `dest` must not exist, or be an empty directory.
+fn check_empty(dest: &Path) -> Result<()> {
+    match std::fs::read_dir(dest) {
+        Ok(mut entries) => match entries.next() {
+            None => Ok(()),
+            Some(_) => Err(StoreError::io(
+                "back up into",
+                dest,
+                std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "the directory is not empty",
+                ),
+            )),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io("back up into", dest, e)),
+    }
+}
+
+/// Writes every entry of the snapshot into a new store at `dest` (opened
+/// with this store's settings, so its keyspaces are made alike), durably.
+/// Returns the number of entries.
+fn copy_database(inner: &Inner, snap: &fjall::Snapshot, dest: &Path) -> Result<u64> {
+    let out = Store::open(dest, inner.config.clone())?;
+    out.wait_background()?;
+    let o = &out.inner;
+    let pairs = [
+        (&inner.ks.meta, &o.ks.meta),
+        (&inner.ks.msgs, &o.ks.msgs),
+        (&inner.ks.modseq, &o.ks.modseq),
+        (&inner.ks.content, &o.ks.content),
+        (&inner.ks.msgid, &o.ks.msgid),
+    ];
+    // A new store holds its schema version; the snapshot's replaces it.
+    let mut b = o.db.batch();
+    for (_, to) in pairs {
+        for kv in to.iter() {
+            b.remove(to, kv.key()?.to_vec());
+        }
+    }
+    b.commit()?;
+    let mut n = 0u64;
+    for (from, to) in pairs {
+        let mut b = o.db.batch();
+        let mut bytes = 0usize;
+        for kv in snap.iter(from) {
+            let (k, v) = kv.into_inner()?;
+            bytes = bytes.saturating_add(k.len() + v.len());
+            b.insert(to, k, v);
+            n += 1;
+            if bytes >= BATCH_BYTES {
+                std::mem::replace(&mut b, o.db.batch()).commit()?;
+                bytes = 0;
+            }
+        }
+        b.commit()?;
+    }
+    out.persist()?;
+    Ok(n)
+}
+
+/// Links (or copies) files into the backup and remembers the directories
+/// it made, to fsync them at the end.
+struct FileCopier {
+    dest: PathBuf,
+    dirs: Vec<PathBuf>,
+    /// Cleared after the first failed hard link (another file system).
+    try_link: bool,
+}
+
+impl FileCopier {
+    fn new(dest: &Path) -> Self {
+        FileCopier {
+            dest: dest.to_path_buf(),
+            // The destination and its parent (which got its entry).
+            dirs: std::iter::once(dest.to_path_buf())
+                .chain(
+                    dest.parent()
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .map(Path::to_path_buf),
+                )
+                .collect(),
+            try_link: true,
+        }
+    }
+
+    /// Puts `src` at `dest/rel`: a hard link, else a copy fsynced.
+    fn link(&mut self, src: &Path, rel: &Path, report: &mut BackupReport) -> Result<()> {
+        let dst = self.dest.join(rel);
+        if let Some(dir) = dst.parent()
+            && !self.dirs.iter().any(|d| d == dir)
+        {
+            let mut new = Vec::new();
+            let mut d = dir;
+            while d != self.dest && !d.is_dir() {
+                new.push(d.to_path_buf());
+                match d.parent() {
+                    Some(p) => d = p,
+                    None => break,
+                }
+            }
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
+            self.dirs.push(dir.to_path_buf());
+            // The parents of new directories need their entries synced too.
+            for n in new {
+                if let Some(p) = n.parent()
+                    && !self.dirs.iter().any(|d| d == p)
+                {
+                    self.dirs.push(p.to_path_buf());
+                }
+            }
+        }
+        if !src.exists() {
+            report.missing.push(rel.to_path_buf());
+            return Ok(());
+        }
+        if self.try_link {
+            match std::fs::hard_link(src, &dst) {
+                Ok(()) => {
+                    report.linked += 1;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    report.missing.push(rel.to_path_buf());
+                    return Ok(());
+                }
+                Err(_) => self.try_link = false,
+            }
+        }
+        let n = std::fs::copy(src, &dst).map_err(|e| StoreError::io("copy", &dst, e))?;
+        File::open(&dst)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| StoreError::io("fsync", &dst, e))?;
+        report.bytes_copied = report.bytes_copied.saturating_add(n);
+        Ok(())
+    }
+
+    /// fsync every directory that got entries, so the links last.
+    fn sync_dirs(&self) -> Result<()> {
+        for d in &self.dirs {
+            File::open(d)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| StoreError::io("fsync directory", d, e))?;
+        }
+        Ok(())
+    }
+}
