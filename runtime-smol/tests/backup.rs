@@ -71,7 +71,7 @@ fn masked(out: &str) -> String {
         .map(|l| match l.strip_prefix("database: ") {
             Some(rest) => {
                 let (n, tail) = rest.split_once(' ').unwrap();
-                assert!(n.parse::<u64>().unwrap() > 10, "{l}");
+                assert!(n.parse::<u64>().unwrap() > 0, "{l}");
                 format!("database: N {tail}\n")
             }
             None => format!("{l}\n"),
@@ -207,4 +207,111 @@ fn backup_of_a_stopped_localserve_and_a_used_destination() {
             2
         )
     );
+}
+
+/// Queues a message for two domains (entries 1 and 2, sharing file 1) and
+/// one for a third (entry 3, file 3) in the store at `data`.
+fn queue_some(data: &Path) {
+    use moxide_engine::queue::{NewOutgoing, Queue, QueueConfig};
+    let store = moxide_storage::Store::open(data, moxide_storage::StoreConfig::default()).unwrap();
+    let q = Queue::new(std::sync::Arc::new(store), QueueConfig::new("mail.a.test")).unwrap();
+    let msg = NewOutgoing {
+        sender_account: None,
+        mail_from: "postmaster@a.test".into(),
+        recipients: vec!["x@b.test".into(), "y@c.test".into()],
+        prefix: b"Received: by mail.a.test\r\n".to_vec(),
+        message: b"Subject: hi\r\n\r\nbody\r\n",
+        smtputf8: false,
+        body: moxide_storage::QueueBody::SevenBit,
+        requiretls: None,
+        transport: None,
+    };
+    assert_eq!(q.add(1_700_000_000, msg.clone()).unwrap(), vec![1, 2]);
+    let other = NewOutgoing {
+        recipients: vec!["z@d.test".into()],
+        ..msg
+    };
+    assert_eq!(q.add(1_700_000_060, other).unwrap(), vec![3]);
+    q.store().persist().unwrap();
+}
+
+#[test]
+fn backup_of_a_stopped_serve_configuration_with_a_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("etc");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("c.pem"), "x").unwrap();
+    std::fs::write(d.join("k.pem"), "x").unwrap();
+    let toml = |data: &str| {
+        format!(
+            "hostname = \"mail.a.test\"\ndata_dir = \"{data}\"\n[[listeners]]\nips = [\"127.0.0.1\"]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nimaps = 0\n"
+        )
+    };
+    std::fs::write(d.join("moxide.toml"), toml("data")).unwrap();
+    std::fs::write(d.join("domains.toml"), "[domains.\"a.test\"]\n").unwrap();
+    queue_some(&d.join("data"));
+    let cfg = d.join("moxide.toml");
+    let list = |cfg: &Path| {
+        moxide(&[
+            "queue".as_ref(),
+            "--config".as_ref(),
+            cfg.as_os_str(),
+            "list".as_ref(),
+        ])
+    };
+    let listing = list(&cfg);
+    assert_eq!((listing.2, listing.0.lines().count() > 10), (0, true));
+
+    let dest = tmp.path().join("b");
+    let (out, err, code) = moxide(&[
+        "backup".as_ref(),
+        "--config".as_ref(),
+        cfg.as_os_str(),
+        dest.as_os_str(),
+    ]);
+    assert_eq!(
+        (masked(&out), err.as_str(), code),
+        (
+            format!(
+                "backing up the data of a stopped server
+database: N entries as of one instant, into {dest}/data/db
+message files: 0, queue files: 2 (2 hard-linked, 0 copied with 0 bytes)
+config: 4 files from {d} into {dest}
+verified: 0 accounts, 0 mailboxes, 0 messages (0 bytes), 3 queue entries: 0 problems
+backup in {dest}
+",
+                d = d.display(),
+                dest = dest.display()
+            ),
+            "",
+            0
+        )
+    );
+    // The backup is a configuration to run from: the same queue.
+    assert_eq!(list(&dest.join("moxide.toml")), listing);
+
+    // A data directory elsewhere: the report says the copy's data_dir
+    // still names it.
+    let d2 = tmp.path().join("etc2");
+    std::fs::create_dir(&d2).unwrap();
+    let data2 = tmp.path().join("var");
+    std::fs::write(d2.join("c.pem"), "x").unwrap();
+    std::fs::write(d2.join("k.pem"), "x").unwrap();
+    std::fs::write(d2.join("moxide.toml"), toml(data2.to_str().unwrap())).unwrap();
+    std::fs::write(d2.join("domains.toml"), "[domains.\"a.test\"]\n").unwrap();
+    queue_some(&data2);
+    let dest2 = tmp.path().join("b2");
+    let (out, _, code) = moxide(&[
+        "backup".as_ref(),
+        "--config".as_ref(),
+        d2.join("moxide.toml").as_os_str(),
+        dest2.as_os_str(),
+    ]);
+    assert_eq!(code, 0);
+    let note = format!(
+        "note: data_dir of the copied moxide.toml still names {}; point it at {}/data to run from the backup\n",
+        data2.display(),
+        dest2.display()
+    );
+    assert!(out.contains(&note), "{out}");
 }
