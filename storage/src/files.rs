@@ -3,7 +3,8 @@
 //! and fsynced (with its directory) before the commit that references it.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
@@ -212,23 +213,46 @@ pub(crate) fn file_size(root: &Path, acct: u32, msg_id: u64) -> Result<u64> {
         .map_err(|e| StoreError::io("stat", p, e))
 }
 
-/// Read `len` bytes at `offset` of a message file (fewer at the end).
+/// Append `len` bytes at `offset` of a message file (fewer at the end) to
+/// `out`. `out` grows once by exactly the bytes to read and is filled by
+/// positioned reads (`pread`): a whole file is one read call, where
+/// `Read::take` + `read_to_end` probed, grew its buffer and read again.
 pub(crate) fn read_range(
     root: &Path,
     acct: u32,
     msg_id: u64,
     offset: u64,
     len: u64,
-) -> Result<Vec<u8>> {
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let p = msg_path(root, acct, msg_id);
-    let mut f = File::open(&p).map_err(|e| StoreError::io("open", &p, e))?;
-    f.seek(SeekFrom::Start(offset))
-        .map_err(|e| StoreError::io("seek", &p, e))?;
-    let mut out = Vec::new();
-    f.take(len)
-        .read_to_end(&mut out)
-        .map_err(|e| StoreError::io("read", &p, e))?;
-    Ok(out)
+    let f = File::open(&p).map_err(|e| StoreError::io("open", &p, e))?;
+    // The buffer is sized by what the file holds, not by `len` alone: a
+    // record claiming a larger size must not make us allocate it.
+    let size = f
+        .metadata()
+        .map_err(|e| StoreError::io("stat", &p, e))?
+        .len();
+    let len = usize::try_from(len.min(size.saturating_sub(offset)))
+        .map_err(|_| StoreError::corrupt(format!("read of {len} bytes from {}", p.display())))?;
+    let base = out.len();
+    out.resize(base.saturating_add(len), 0);
+    let mut filled = 0;
+    while filled < len {
+        let at = offset.saturating_add(filled as u64);
+        let rest = out.get_mut(base + filled..).unwrap_or_default();
+        match f.read_at(rest, at) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                out.truncate(base);
+                return Err(StoreError::io("read", &p, e));
+            }
+        }
+    }
+    out.truncate(base + filled);
+    Ok(())
 }
 
 /// All message files of an account: (msg id, size). Names that are not

@@ -136,6 +136,7 @@ pub use queue::{
     NewQueueEntry, QueueBody, QueueChange, QueueEntry, QueueFilter, QueueId, QueueRecipient,
     RcptState, canonical_domain,
 };
+pub use query::MessageContent;
 pub use quota::Quota;
 pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_message_id};
 pub use scan::FlagsView;

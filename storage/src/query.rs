@@ -230,15 +230,25 @@ impl Account {
 
     /// The parsed structure stored for a message (ENVELOPE, BODYSTRUCTURE).
     pub fn structure(&self, m: &Message) -> Result<MessageStructure> {
-        let c = self.content_of(m)?;
-        MessageStructure::decode(&c.structure)
-            .map_err(|_| StoreError::corrupt(format!("structure of message {}", m.msg_id)))
+        self.message_content(m)?.structure()
     }
 
     /// The stored Message-ID (normalised), if any.
     pub fn message_id_of(&self, m: &Message) -> Result<Option<String>> {
         let c = self.content_of(m)?;
         Ok((!c.message_id.is_empty()).then_some(c.message_id))
+    }
+
+    /// What is stored for a message besides its file, from one lookup:
+    /// its structure and the prefix reads need. A caller that needs both
+    /// the structure and the data (SEARCH, FETCH of sections) takes this
+    /// once and passes it to [`Account::read_content_range`]. Works for an
+    /// expunged message until its file is erased.
+    pub fn message_content(&self, m: &Message) -> Result<MessageContent> {
+        Ok(MessageContent {
+            msg_id: m.msg_id,
+            record: self.content_of(m)?,
+        })
     }
 
     /// The whole message: prefix followed by the file. Works for an expunged
@@ -249,29 +259,66 @@ impl Account {
 
     /// `len` bytes from `offset` of the message (prefix + file); fewer at the end.
     pub fn read_range(&self, m: &Message, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let c = self.content_of(m)?;
+        let c = self.message_content(m)?;
+        self.read_content_range(m, &c, offset, len)
+    }
+
+    /// `len` bytes from `offset` of the message (prefix + file), fewer at
+    /// the end, with `c` from [`Account::message_content`] of the same
+    /// message; only the file bytes in the range are read.
+    pub fn read_content_range(
+        &self,
+        m: &Message,
+        c: &MessageContent,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>> {
+        if c.msg_id != m.msg_id {
+            return Err(StoreError::corrupt(format!(
+                "content of message {} used to read message {}",
+                c.msg_id, m.msg_id
+            )));
+        }
         if offset >= m.size {
             return Ok(Vec::new());
         }
-        let plen = c.prefix.len() as u64;
+        let prefix = &c.record.prefix;
+        let plen = prefix.len() as u64;
         let end = offset.saturating_add(len).min(m.size);
         let mut out = Vec::new();
         if offset < plen {
             let s = usize::try_from(offset).unwrap_or(usize::MAX);
             let e = usize::try_from(end.min(plen)).unwrap_or(usize::MAX);
-            out.extend_from_slice(c.prefix.get(s..e).unwrap_or_default());
+            out.extend_from_slice(prefix.get(s..e).unwrap_or_default());
         }
         if end > plen {
             let foff = offset.saturating_sub(plen);
             let flen = end.saturating_sub(plen.max(offset));
-            out.extend(crate::files::read_range(
+            crate::files::read_range(
                 &self.store.dir,
                 self.shared.id,
                 m.msg_id,
                 foff,
                 flen,
-            )?);
+                &mut out,
+            )?;
         }
         Ok(out)
+    }
+}
+
+/// A message's content record (prefix, structure), looked up once by
+/// [`Account::message_content`].
+#[derive(Debug, Clone)]
+pub struct MessageContent {
+    msg_id: u64,
+    record: ContentRecord,
+}
+
+impl MessageContent {
+    /// The parsed structure (ENVELOPE, BODYSTRUCTURE, part spans).
+    pub fn structure(&self) -> Result<MessageStructure> {
+        MessageStructure::decode(&self.record.structure)
+            .map_err(|_| StoreError::corrupt(format!("structure of message {}", self.msg_id)))
     }
 }
