@@ -132,11 +132,11 @@ pub use idle::{IdleTrigger, ShrinkReport};
 pub use login_attempts::{LoginAttempt, MAX_ATTEMPT_AGE_SECS, MAX_ATTEMPTS_PER_ACCOUNT};
 pub use message::{Added, Copied, NewMessage, Replaced};
 pub use mtasts_cache::MtastsCacheEntry;
+pub use query::MessageContent;
 pub use queue::{
     NewQueueEntry, QueueBody, QueueChange, QueueEntry, QueueFilter, QueueId, QueueRecipient,
     RcptState, canonical_domain,
 };
-pub use query::MessageContent;
 pub use quota::Quota;
 pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_message_id};
 pub use scan::FlagsView;
