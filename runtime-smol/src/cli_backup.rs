@@ -156,7 +156,8 @@ fn backup(args: &BackupArgs) -> Result<(String, bool), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(format!("{}: {e}", dest.display())),
     }
-    std::fs::create_dir_all(&dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
+    // DEST is made by whoever copies the data (the server, through the
+    // control socket, may run as another user than this command).
     let dest_data = dest.join("data");
     let mut out = String::new();
     let req = crate::ctl::Request::Backup {

@@ -80,13 +80,13 @@ impl Store {
     pub fn backup_to(&self, dest: &Path) -> Result<BackupReport> {
         let inner = &*self.inner;
         check_empty(dest)?;
-        std::fs::create_dir_all(dest).map_err(|e| StoreError::io("create directory", dest, e))?;
+        let mut files = FileCopier::new(dest);
+        files.make_dir(dest)?;
         let _admin = lock(&inner.admin);
         let pause = Pause::new(inner);
         let queue_lock = lock(&crate::queue::QUEUE_WRITE);
         let snap = inner.db.snapshot();
         let mut report = BackupReport::default();
-        let mut files = FileCopier::new(dest);
 
         // Queue files, while no queue writer can remove one.
         let mut queue_ids = Vec::new();
@@ -210,43 +210,41 @@ impl FileCopier {
     fn new(dest: &Path) -> Self {
         FileCopier {
             dest: dest.to_path_buf(),
-            // The destination and its parent (which got its entry).
-            dirs: std::iter::once(dest.to_path_buf())
-                .chain(
-                    dest.parent()
-                        .filter(|p| !p.as_os_str().is_empty())
-                        .map(Path::to_path_buf),
-                )
-                .collect(),
+            dirs: Vec::new(),
             try_link: true,
         }
+    }
+
+    /// Creates `dir` with its missing parents; it and the parents that got
+    /// a new entry are fsynced at the end.
+    fn make_dir(&mut self, dir: &Path) -> Result<()> {
+        if self.dirs.iter().any(|d| d == dir) {
+            return Ok(());
+        }
+        let mut new = Vec::new();
+        let mut d = dir;
+        while !d.as_os_str().is_empty() && !d.is_dir() {
+            new.push(d.to_path_buf());
+            match d.parent() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
+        let parents = new.iter().filter_map(|n| n.parent()).map(Path::to_path_buf);
+        for p in std::iter::once(dir.to_path_buf()).chain(parents) {
+            if !p.as_os_str().is_empty() && !self.dirs.contains(&p) {
+                self.dirs.push(p);
+            }
+        }
+        Ok(())
     }
 
     /// Puts `src` at `dest/rel`: a hard link, else a copy fsynced.
     fn link(&mut self, src: &Path, rel: &Path, report: &mut BackupReport) -> Result<()> {
         let dst = self.dest.join(rel);
-        if let Some(dir) = dst.parent()
-            && !self.dirs.iter().any(|d| d == dir)
-        {
-            let mut new = Vec::new();
-            let mut d = dir;
-            while d != self.dest && !d.is_dir() {
-                new.push(d.to_path_buf());
-                match d.parent() {
-                    Some(p) => d = p,
-                    None => break,
-                }
-            }
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
-            self.dirs.push(dir.to_path_buf());
-            // The parents of new directories need their entries synced too.
-            for n in new {
-                if let Some(p) = n.parent()
-                    && !self.dirs.iter().any(|d| d == p)
-                {
-                    self.dirs.push(p.to_path_buf());
-                }
-            }
+        if let Some(dir) = dst.parent() {
+            self.make_dir(dir)?;
         }
         if !src.exists() {
             report.missing.push(rel.to_path_buf());
@@ -281,5 +279,40 @@ impl FileCopier {
                 .map_err(|e| StoreError::io("fsync directory", d, e))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ExpungeSet, NewAccount, NewMessage, StoreConfig};
+
+    /// While a backup runs, a file whose last reader moves on stays; it
+    /// is erased when the backup ends.
+    #[test]
+    fn erasure_waits_for_the_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), StoreConfig::default()).unwrap();
+        let a = s.create_account("a", NewAccount::default()).unwrap();
+        let inbox = a.mailbox("Inbox").unwrap().id;
+        let data = b"Subject: x\r\n\r\nbody\r\n";
+        let nm = NewMessage {
+            data,
+            ..NewMessage::default()
+        };
+        a.deliver(inbox, &nm).unwrap();
+        let m = a.message(inbox, 1).unwrap();
+        let file = crate::files::msg_path(dir.path(), a.id(), m.msg_id);
+        let reader = a.subscribe();
+        a.expunge(inbox, ExpungeSet::Uids(&[1])).unwrap();
+        assert!(file.exists());
+        let pause = Pause::new(&s.inner);
+        drop(reader);
+        assert!(file.exists(), "erased during a backup");
+        assert_eq!(s.check_consistency().unwrap(), Vec::<String>::new());
+        drop(pause);
+        assert!(!file.exists(), "not erased after the backup");
+        assert_eq!(s.inner.backups.load(Ordering::SeqCst), 0);
+        assert_eq!(s.check_consistency().unwrap(), Vec::<String>::new());
     }
 }
