@@ -315,3 +315,114 @@ backup in {dest}
     );
     assert!(out.contains(&note), "{out}");
 }
+
+/// Delivers messages to mox@localhost over SMTP on `port`, one
+/// transaction after another on one connection, until `stop`; `done`
+/// counts those the server accepted (250 after the data).
+fn keep_delivering(
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    done: std::sync::Arc<std::sync::atomic::AtomicU32>,
+) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::Ordering;
+    let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut r = BufReader::new(s);
+    let mut exchange = |line: &str| -> String {
+        if !line.is_empty() {
+            r.get_mut().write_all(line.as_bytes()).unwrap();
+        }
+        let mut reply = String::new();
+        loop {
+            let mut l = String::new();
+            r.read_line(&mut l).unwrap();
+            reply.push_str(&l);
+            if l.as_bytes().get(3) != Some(&b'-') {
+                return reply;
+            }
+        }
+    };
+    assert!(exchange("").starts_with("220 "));
+    assert!(exchange("EHLO client.test\r\n").starts_with("250"));
+    let mut n = 1;
+    while !stop.load(Ordering::SeqCst) {
+        assert!(exchange("MAIL FROM:<a@example.org>\r\n").starts_with("250"));
+        assert!(exchange("RCPT TO:<mox@localhost>\r\n").starts_with("250"));
+        assert!(exchange("DATA\r\n").starts_with("354"));
+        let msg = format!(
+            "From: a@example.org\r\nSubject: during the backup {n}\r\nMessage-ID: <d{n}@example.org>\r\n\r\nbody {n}\r\n.\r\n"
+        );
+        let reply = exchange(&msg);
+        assert!(reply.starts_with("250"), "{reply}");
+        done.store(n, Ordering::SeqCst);
+        n += 1;
+    }
+    exchange("QUIT\r\n");
+}
+
+/// The FETCH responses of an [`imaps_inbox`] transcript.
+fn fetches(transcript: &str) -> &str {
+    let start = transcript.find("* 1 FETCH").unwrap();
+    let end = transcript.find("\r\nc OK").unwrap();
+    &transcript[start..end]
+}
+
+#[test]
+fn backup_of_a_running_localserve_while_mail_arrives() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ls");
+    std::fs::create_dir(&dir).unwrap();
+    fill(&dir);
+    let (imap, imaps) = free_ports();
+    let server = Server::start(&dir, imap, imaps);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU32::new(0));
+    let sender = {
+        let (port, stop, done) = (server.smtp, stop.clone(), done.clone());
+        std::thread::spawn(move || keep_delivering(port, stop, done))
+    };
+    while done.load(Ordering::SeqCst) < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let before = done.load(Ordering::SeqCst);
+    let dest = tmp.path().join("backup");
+    let (out, err, code) = backup(&dir, &dest);
+    let during = done.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    sender.join().unwrap();
+    assert_eq!((err.as_str(), code), ("", 0), "{out}");
+    assert!(
+        out.starts_with("backing up the running server's data (control socket)\n"),
+        "{out}"
+    );
+    assert!(out.contains(" 0 queue entries: 0 problems\n"), "{out}");
+    let source = imaps_inbox(&dir, imaps);
+    let (status, _) = server.interrupt();
+    assert!(status.success());
+
+    let (out, _, code) = moxide(&["verifydata".as_ref(), dest.as_os_str()]);
+    assert!(
+        out.ends_with(" 0 queue entries: 0 problems\n") && code == 0,
+        "{out}"
+    );
+    let (imap2, imaps2) = free_ports();
+    let restored = Server::start(&dest, imap2, imaps2);
+    let copy = imaps_inbox(&dest, imaps2);
+    drop(restored);
+    // The backup holds the first messages of the source, byte for byte:
+    // at least those delivered before it started, at most those delivered
+    // by the time it ended (plus one accepted but not yet counted).
+    let n = fetches(&copy).matches(" FETCH (").count() as u32;
+    assert!(
+        (3 + before..=3 + during + 1).contains(&n),
+        "{n} messages, {before} delivered before, {during} by the end"
+    );
+    assert!(
+        fetches(&source).starts_with(fetches(&copy)),
+        "source:\n{source}\ncopy:\n{copy}"
+    );
+}
