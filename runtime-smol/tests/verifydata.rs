@@ -77,6 +77,9 @@ fn clean_store_passes_and_damage_is_reported_line_by_line() {
     std::fs::write(bucket.join("2"), b"From: a@example.org\r\n").unwrap();
     std::fs::write(bucket.join("9"), b"stray").unwrap();
     std::fs::write(bucket.join("notes.txt"), b"stray").unwrap();
+    // Beside the buckets, and in the wrong bucket (8192 and up go in 1/).
+    std::fs::write(data.join(format!("accounts/{id}/msg/README")), b"x").unwrap();
+    std::fs::write(bucket.join("8193"), b"stray").unwrap();
     let size2 = PREFIX.len() + message(2).len();
     let want = [
         format!(
@@ -88,6 +91,8 @@ fn clean_store_passes_and_damage_is_reported_line_by_line() {
             PREFIX.len() + 21
         ),
         format!("account \"mox\": unexpected file accounts/{id}/msg/0/notes.txt"),
+        format!("account \"mox\": unexpected file accounts/{id}/msg/0/8193"),
+        format!("account \"mox\": unexpected file accounts/{id}/msg/README"),
         format!(
             "account \"mox\": orphan file accounts/{id}/msg/0/9: message id 9 is not a live message"
         ),
@@ -98,7 +103,7 @@ fn clean_store_passes_and_damage_is_reported_line_by_line() {
     let last = lines.pop().unwrap();
     assert_eq!(
         last,
-        format!("1 account, 6 mailboxes, 3 messages ({bytes} bytes), 0 queue entries: 4 problems")
+        format!("1 account, 6 mailboxes, 3 messages ({bytes} bytes), 0 queue entries: 6 problems")
     );
     // Problems of the file walk come in directory order: compare sorted.
     lines.sort_unstable();

@@ -255,8 +255,10 @@ pub(crate) fn read_range(
     Ok(())
 }
 
-/// All message files of an account: (msg id, size). Names that are not
-/// numbers are returned as `Err(path)` so the consistency check can report them.
+/// All message files of an account: (msg id, size). Anything else (names
+/// that are not numbers, a file outside its bucket directory, files beside
+/// the buckets) is returned as `Err(path)` so the consistency check can
+/// report it.
 pub(crate) fn list(
     root: &Path,
     acct: u32,
@@ -271,11 +273,24 @@ pub(crate) fn list(
     for b in buckets {
         let b = b.map_err(|e| StoreError::io("list", &mroot, e))?;
         let bpath = b.path();
+        let bucket = b.file_name().to_str().and_then(|s| s.parse::<u64>().ok());
+        let is_dir = b
+            .file_type()
+            .map_err(|e| StoreError::io("stat", &bpath, e))?
+            .is_dir();
+        let Some(bucket) = bucket.filter(|_| is_dir) else {
+            out.push(Err(bpath));
+            continue;
+        };
         let entries = std::fs::read_dir(&bpath).map_err(|e| StoreError::io("list", &bpath, e))?;
         for e in entries {
             let e = e.map_err(|err| StoreError::io("list", &bpath, err))?;
             let path = e.path();
-            let id = e.file_name().to_str().and_then(|s| s.parse::<u64>().ok());
+            let id = e
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u64>().ok())
+                .filter(|id| id / PER_DIR == bucket);
             let size = e
                 .metadata()
                 .map_err(|err| StoreError::io("stat", &path, err))?
