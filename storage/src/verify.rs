@@ -61,9 +61,11 @@ impl Store {
             problems,
             ..VerifyReport::default()
         };
+        let mut ids = std::collections::BTreeSet::new();
         for name in self.account_names()? {
             r.accounts += 1;
             let acct = self.account(&name)?;
+            ids.insert(acct.id().to_string());
             for mb in acct.mailboxes()? {
                 r.mailboxes += 1;
                 r.messages = r
@@ -74,7 +76,32 @@ impl Store {
             }
         }
         r.queue_entries = self.inner.ks.meta.prefix([keys::TAG_QUEUE]).count();
+        r.problems.extend(self.check_account_dirs(&ids)?);
         Ok(r)
+    }
+
+    /// Every entry of `accounts/` is the directory of a live account (ids
+    /// are never reused: a directory left by an interrupted removal
+    /// belongs to none).
+    fn check_account_dirs(&self, ids: &std::collections::BTreeSet<String>) -> Result<Vec<String>> {
+        let dir = self.dir().join("accounts");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::io("list", dir, e)),
+        };
+        let mut p = Vec::new();
+        for e in entries {
+            let e = e.map_err(|err| StoreError::io("list", &dir, err))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !ids.contains(&name) {
+                p.push(format!(
+                    "accounts/{name}: belongs to no account (left by an interrupted account removal?)"
+                ));
+            }
+        }
+        p.sort();
+        Ok(p)
     }
 }
 
