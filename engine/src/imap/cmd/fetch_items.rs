@@ -7,7 +7,7 @@ use moxide_proto::imap::cmd::FetchAttr;
 use moxide_proto::imap::core::{Section, SectionText};
 use moxide_proto::imap::resp::FetchItem;
 use moxide_proto::message::MessageStructure;
-use moxide_storage::{Account, Message, StoreError};
+use moxide_storage::{Account, Message, MessageContent, StoreError};
 
 use super::fetch_body::{self, UnknownCte};
 use crate::imap::convert;
@@ -30,10 +30,13 @@ impl From<UnknownCte> for ItemError {
     }
 }
 
-/// A message with its structure and data loaded on first use.
+/// A message with its structure and data loaded on first use; the
+/// content record is looked up once and gives both the structure and the
+/// prefix the file reads need.
 pub(crate) struct Loaded<'a> {
     pub(crate) acct: &'a Account,
     pub(crate) m: &'a Message,
+    content: Option<MessageContent>,
     st: Option<MessageStructure>,
     raw: Option<Vec<u8>>,
 }
@@ -44,31 +47,45 @@ impl<'a> Loaded<'a> {
         Loaded {
             acct,
             m,
+            content: None,
             st: None,
             raw: None,
         }
     }
 
+    fn content(&mut self) -> Result<&MessageContent, StoreError> {
+        let c = match self.content.take() {
+            Some(c) => c,
+            None => self.acct.message_content(self.m)?,
+        };
+        Ok(self.content.insert(c))
+    }
+
     fn structure(&mut self) -> Result<&MessageStructure, StoreError> {
         let st = match self.st.take() {
             Some(st) => st,
-            None => self.acct.structure(self.m)?,
+            None => self.content()?.structure()?,
         };
         Ok(self.st.insert(st))
     }
 
+    /// `len` bytes of the message from `offset` (fewer at the end).
+    fn range(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        let (acct, m) = (self.acct, self.m);
+        let c = self.content()?;
+        acct.read_content_range(m, c, offset, len)
+    }
+
     fn both(&mut self) -> Result<(&MessageStructure, &[u8]), StoreError> {
-        let st = match self.st.take() {
-            Some(st) => st,
-            None => self.acct.structure(self.m)?,
-        };
         let raw = match self.raw.take() {
             Some(r) => r,
-            None => self.acct.read_message(self.m)?,
+            None => self.range(0, self.m.size)?,
         };
-        let st = self.st.insert(st);
-        let raw = self.raw.insert(raw);
-        Ok((st, raw))
+        let st = match self.st.take() {
+            Some(st) => st,
+            None => self.content()?.structure()?,
+        };
+        Ok((self.st.insert(st), self.raw.insert(raw)))
     }
 }
 
@@ -147,7 +164,7 @@ pub(crate) fn items(l: &mut Loaded<'_>, attrs: &[FetchAttr]) -> Result<Vec<Fetch
                 FetchItem::BodySection {
                     section: section.clone(),
                     origin: origin(Some((*o, *n))),
-                    data: Some(l.acct.read_range(m, *o, *n)?),
+                    data: Some(l.range(*o, *n)?),
                 }
             }
             FetchAttr::BodySection {

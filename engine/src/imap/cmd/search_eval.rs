@@ -9,7 +9,7 @@ use moxide_proto::imap::core::{Date, SequenceSet};
 use moxide_proto::message::MessageStructure;
 use moxide_proto::message::header::HeaderBlock;
 use moxide_proto::message::subject::decode_unstructured;
-use moxide_storage::{Account, Flags, Message, StoreError};
+use moxide_storage::{Account, Flags, Message, MessageContent, StoreError};
 
 use super::fetch_body::{part_text, text_parts};
 use crate::imap::convert;
@@ -28,10 +28,13 @@ pub(crate) struct EvalCtx<'a> {
     pub(crate) now: i64,
 }
 
-/// A message being evaluated, with its content loaded on first use.
+/// A message being evaluated, with its content loaded on first use: the
+/// content record is looked up once and gives both the structure and the
+/// prefix the file read needs.
 pub(crate) struct Candidate<'a> {
     pub(crate) m: &'a Message,
     pub(crate) seq: u32,
+    content: Option<MessageContent>,
     st: Option<MessageStructure>,
     raw: Option<Vec<u8>>,
     header_text: Option<String>,
@@ -44,6 +47,7 @@ impl<'a> Candidate<'a> {
         Candidate {
             m,
             seq,
+            content: None,
             st: None,
             raw: None,
             header_text: None,
@@ -51,12 +55,22 @@ impl<'a> Candidate<'a> {
         }
     }
 
+    fn content(&mut self, acct: &Account) -> Result<&MessageContent, StoreError> {
+        let c = match self.content.take() {
+            Some(c) => c,
+            None => acct.message_content(self.m)?,
+        };
+        Ok(self.content.insert(c))
+    }
+
     fn load(&mut self, acct: &Account) -> Result<(), StoreError> {
         if self.st.is_none() {
-            self.st = Some(acct.structure(self.m)?);
+            self.st = Some(self.content(acct)?.structure()?);
         }
         if self.raw.is_none() {
-            self.raw = Some(acct.read_message(self.m)?);
+            let m = self.m;
+            let c = self.content(acct)?;
+            self.raw = Some(acct.read_content_range(m, c, 0, m.size)?);
         }
         Ok(())
     }
@@ -65,7 +79,7 @@ impl<'a> Candidate<'a> {
     pub(crate) fn structure(&mut self, acct: &Account) -> Result<&MessageStructure, StoreError> {
         let st = match self.st.take() {
             Some(st) => st,
-            None => acct.structure(self.m)?,
+            None => self.content(acct)?.structure()?,
         };
         Ok(self.st.insert(st))
     }
