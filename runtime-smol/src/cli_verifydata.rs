@@ -1,10 +1,13 @@
-//! `moxide verifydata DATADIR`: the consistency check of a data directory
-//! that no server has open, typically a backup (as mox's `verifydata`).
+//! `moxide verifydata [DATADIR | --dir DIR | --config PATH]`: the
+//! consistency check of a data directory that no server has open,
+//! typically a backup (as mox's `verifydata`).
 //!
 //! DATADIR is a data directory (the one holding `db/`: `data_dir` of
 //! `moxide serve`, `<dir>/data` of localserve) or a directory holding one
 //! as `data/` (a localserve directory, or a backup made by
-//! `moxide backup`). The database allows one process at a time, so a data
+//! `moxide backup`); as for the other admin commands, `--config PATH`
+//! names `moxide serve`'s data_dir and `--dir DIR` (default
+//! `$HOME/.config/moxide-localserve`) a localserve directory. The database allows one process at a time, so a data
 //! directory a server runs on is refused (its control socket answers, or
 //! the database lock is held): the admin stops the server or verifies a
 //! backup. Like mox's, the check opens the store as a server would: schema
@@ -20,6 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::Args;
 use moxide_storage::{Store, StoreConfig, VerifyReport};
 
 /// Exit status when problems were found.
@@ -97,9 +101,35 @@ pub fn format_report(report: &VerifyReport) -> String {
     out
 }
 
-/// Runs `moxide verifydata DIR`.
-pub fn run(dir: &Path) -> ExitCode {
-    match verify_dir(dir) {
+/// `moxide verifydata [DATADIR | --dir DIR | --config PATH]`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The data directory, localserve directory or backup.
+    #[arg(value_name = "DATADIR", conflicts_with_all = ["dir", "config"])]
+    pub datadir: Option<PathBuf>,
+    /// The localserve directory [default: $HOME/.config/moxide-localserve].
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    pub dir: Option<PathBuf>,
+    /// The moxide.toml of `moxide serve`: its data_dir.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// The directory to verify: DATADIR, the localserve directory, or the
+/// data_dir of the configuration.
+fn target(args: VerifyArgs) -> Result<PathBuf, String> {
+    match (args.datadir, args.dir, args.config) {
+        (Some(d), _, _) | (None, Some(d), _) => Ok(d),
+        (None, None, Some(path)) => moxide_engine::config::load(&path)
+            .map(|cfg| cfg.data_dir)
+            .map_err(|e| e.to_string()),
+        (None, None, None) => crate::localserve::default_dir(),
+    }
+}
+
+/// Runs `moxide verifydata`.
+pub fn run(args: VerifyArgs) -> ExitCode {
+    match target(args).and_then(|dir| verify_dir(&dir)) {
         Ok(r) => {
             print!("{}", format_report(&r));
             if r.problems.is_empty() {

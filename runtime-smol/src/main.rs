@@ -20,8 +20,9 @@
 //!   and DKIM keys (see [`moxide::config_cli`]).
 //! - `moxide queue [--config PATH | --dir DIR] list|hold|unhold|schedule|
 //!   drop|fail|dump`: the outgoing queue (see [`moxide::cli_queue`]).
-//! - `moxide verifydata DATADIR`: the consistency check of a stopped
-//!   data directory or a backup (see [`moxide::cli_verifydata`]).
+//! - `moxide verifydata [DATADIR | --dir DIR | --config PATH]`: the
+//!   consistency check of a stopped data directory or a backup (see
+//!   [`moxide::cli_verifydata`]).
 //! - `moxide backup [--config PATH | --dir DIR] DEST`: a consistent copy
 //!   of a running or stopped server's data and configuration (see
 //!   [`moxide::cli_backup`]).
@@ -102,13 +103,9 @@ enum Command {
     /// Verify a data directory no server has open, typically a backup:
     /// the full consistency check, every message file with its size, stray
     /// files. DATADIR holds db/ or data/db/ (a localserve directory, a
-    /// backup). Prints one line per problem and a summary; exit status 0
+    /// backup); or --dir DIR (localserve), --config PATH (serve). Prints one line per problem and a summary; exit status 0
     /// when clean, 1 with problems, 2 on errors.
-    Verifydata {
-        /// The data directory, localserve directory or backup.
-        #[arg(value_name = "DATADIR")]
-        dir: PathBuf,
-    },
+    Verifydata(moxide::cli_verifydata::VerifyArgs),
     /// Back up a server's data and configuration into DEST (new or
     /// empty): the database as of one instant, the message files it
     /// references (hard links where possible), the configuration files;
@@ -162,7 +159,7 @@ fn main() -> ExitCode {
             moxide::serve_cmd::run(args)
         }
         Command::Mtasts(args) => moxide::cli_mtasts::run(args),
-        Command::Verifydata { dir } => moxide::cli_verifydata::run(&dir),
+        Command::Verifydata(args) => moxide::cli_verifydata::run(args),
         Command::Backup(args) => moxide::cli_backup::run(args),
         Command::Version => {
             println!("moxide {}", env!("CARGO_PKG_VERSION"));

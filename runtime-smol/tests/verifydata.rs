@@ -13,9 +13,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_moxide");
 
 /// (stdout, stderr, exit code) of `moxide verifydata DIR`.
 fn verifydata(dir: &Path) -> (String, String, i32) {
+    verifydata_args(&[dir.as_os_str()])
+}
+
+/// (stdout, stderr, exit code) of `moxide verifydata ARGS`.
+fn verifydata_args(args: &[&std::ffi::OsStr]) -> (String, String, i32) {
     let out = Command::new(BIN)
         .arg("verifydata")
-        .arg(dir)
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -70,7 +75,34 @@ fn clean_store_passes_and_damage_is_reported_line_by_line() {
     // The localserve directory and its data directory are both accepted.
     assert_eq!(verifydata(dir.path()), (summary.clone(), String::new(), 0));
     let data = dir.path().join("data");
-    assert_eq!(verifydata(&data), (summary, String::new(), 0));
+    assert_eq!(verifydata(&data), (summary.clone(), String::new(), 0));
+    // As for the other admin commands: --dir DIR, --config PATH.
+    assert_eq!(
+        verifydata_args(&["--dir".as_ref(), dir.path().as_os_str()]),
+        (summary.clone(), String::new(), 0)
+    );
+    let etc = tempfile::tempdir().unwrap();
+    for f in ["c.pem", "k.pem"] {
+        std::fs::write(etc.path().join(f), "x").unwrap();
+    }
+    std::fs::write(etc.path().join("domains.toml"), "[domains.\"a.test\"]\n").unwrap();
+    let cfg = etc.path().join("moxide.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "hostname = \"mail.a.test\"\ndata_dir = \"{}\"\n[[listeners]]\nips = [\"127.0.0.1\"]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nimaps = 0\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        verifydata_args(&["--config".as_ref(), cfg.as_os_str()]),
+        (summary, String::new(), 0)
+    );
+    let (out, err, code) =
+        verifydata_args(&[data.as_os_str(), "--dir".as_ref(), dir.path().as_os_str()]);
+    assert_eq!((out.as_str(), code), ("", 2));
+    assert!(err.contains("cannot be used with"), "{err}");
 
     let bucket = data.join(format!("accounts/{id}/msg/0"));
     std::fs::remove_file(bucket.join("1")).unwrap();
