@@ -43,9 +43,13 @@ pub struct BackupArgs {
 /// `moxide backup` prints about it. The control socket handler and the
 /// stopped-server path both call this.
 pub fn backup_data(store: &Store, dest: &Path) -> Result<String, String> {
-    let r = store
-        .backup_to(dest)
-        .map_err(|e| format!("backing up {}: {e}", store.dir().display()))?;
+    let r = store.backup_to(dest).map_err(|e| {
+        format!(
+            "backing up {}: {e} (remove what was copied into {} before trying again)",
+            store.dir().display(),
+            dest.display()
+        )
+    })?;
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -31,9 +31,9 @@ use crate::store::{Inner, Store, lock};
 pub struct BackupReport {
     /// Database entries (keys) of the snapshot, all keyspaces.
     pub db_entries: u64,
-    /// Message files of accounts.
+    /// Message files of accounts put into the backup.
     pub message_files: u64,
-    /// Files of the outgoing queue.
+    /// Files of the outgoing queue put into the backup.
     pub queue_files: u64,
     /// Of those files, how many were hard-linked (the rest were copied).
     pub linked: u64,
@@ -99,8 +99,9 @@ impl Store {
         for id in queue_ids {
             let src = crate::queue_files::path(&inner.dir, id);
             let rel = src.strip_prefix(&inner.dir).unwrap_or(&src).to_path_buf();
-            files.link(&src, &rel, &mut report)?;
-            report.queue_files += 1;
+            if files.link(&src, &rel, &mut report)? {
+                report.queue_files += 1;
+            }
         }
         drop(queue_lock);
 
@@ -120,8 +121,15 @@ impl Store {
                 let k = kv.key()?;
                 let id = keys::be_u64(&k, 4).ok_or_else(|| StoreError::corrupt("content key"))?;
                 let src = crate::files::msg_path(&inner.dir, rec.id, id);
-                files.link(&src, &crate::files::rel_path(rec.id, id), &mut report)?;
-                report.message_files += 1;
+                // An erasure whose records a crash kept after its file was
+                // removed: the backup finishes it when opened, as the
+                // source does.
+                if !src.exists() && snap.contains_key(&inner.ks.meta, keys::erase(rec.id, id))? {
+                    continue;
+                }
+                if files.link(&src, &crate::files::rel_path(rec.id, id), &mut report)? {
+                    report.message_files += 1;
+                }
             }
         }
         files.sync_dirs()?;
@@ -240,25 +248,26 @@ impl FileCopier {
         Ok(())
     }
 
-    /// Puts `src` at `dest/rel`: a hard link, else a copy fsynced.
-    fn link(&mut self, src: &Path, rel: &Path, report: &mut BackupReport) -> Result<()> {
+    /// Puts `src` at `dest/rel`: a hard link, else a copy fsynced. Returns
+    /// false, after adding it to `report.missing`, when `src` is missing.
+    fn link(&mut self, src: &Path, rel: &Path, report: &mut BackupReport) -> Result<bool> {
         let dst = self.dest.join(rel);
         if let Some(dir) = dst.parent() {
             self.make_dir(dir)?;
         }
         if !src.exists() {
             report.missing.push(rel.to_path_buf());
-            return Ok(());
+            return Ok(false);
         }
         if self.try_link {
             match std::fs::hard_link(src, &dst) {
                 Ok(()) => {
                     report.linked += 1;
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     report.missing.push(rel.to_path_buf());
-                    return Ok(());
+                    return Ok(false);
                 }
                 Err(_) => self.try_link = false,
             }
@@ -268,7 +277,7 @@ impl FileCopier {
             .and_then(|f| f.sync_data())
             .map_err(|e| StoreError::io("fsync", &dst, e))?;
         report.bytes_copied = report.bytes_copied.saturating_add(n);
-        Ok(())
+        Ok(true)
     }
 
     /// fsync every directory that got entries, so the links last.

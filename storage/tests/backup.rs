@@ -104,3 +104,35 @@ fn destination_must_be_new_or_empty() {
     }
     assert_eq!(std::fs::read_dir(&empty).unwrap().count(), before);
 }
+
+#[test]
+fn missing_source_files_are_reported_unless_their_erasure_was_cut_short() {
+    let (d, s, a) = account();
+    let inbox = a.mailbox("Inbox").unwrap().id;
+    for n in 1..=3 {
+        a.deliver(inbox, &new_msg(&msg(n))).unwrap();
+    }
+    let bucket = d.path().join(format!("accounts/{}/msg/0", a.id()));
+    // UID 1: expunged, its file gone but its erase records left (a crash
+    // between removing the file and committing the erasure).
+    let reader = a.subscribe();
+    a.expunge(inbox, ExpungeSet::Uids(&[1])).unwrap();
+    std::fs::remove_file(bucket.join("1")).unwrap();
+    // UID 2: live, its file lost.
+    std::fs::remove_file(bucket.join("2")).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let data = dest.path().join("data");
+    let report = s.backup_to(&data).unwrap();
+    drop(reader);
+    let rel2 = std::path::PathBuf::from(format!("accounts/{}/msg/0/2", a.id()));
+    assert_eq!(report.missing, vec![rel2.clone()]);
+    assert_eq!((report.message_files, report.linked), (1, 1));
+    let b = Store::open(&data, StoreConfig::default()).unwrap();
+    assert_eq!(
+        b.check_consistency().unwrap(),
+        vec![format!(
+            "account \"mjl\": mailbox \"Inbox\" uid 2: message file {} of message id 2 missing",
+            rel2.display()
+        )]
+    );
+}
