@@ -136,3 +136,34 @@ fn missing_source_files_are_reported_unless_their_erasure_was_cut_short() {
         )]
     );
 }
+
+#[test]
+fn across_file_systems_files_are_copied() {
+    use std::os::unix::fs::MetadataExt;
+    let (d, s, a) = account();
+    let other = std::path::Path::new("/dev/shm");
+    let dev = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    if dev(other).is_none() || dev(other) == dev(d.path()) {
+        eprintln!("skipped: /dev/shm is not another file system here");
+        return;
+    }
+    let inbox = a.mailbox("Inbox").unwrap().id;
+    let mut bytes = 0;
+    for n in 1..=3 {
+        bytes += msg(n).len() as u64;
+        a.deliver(inbox, &new_msg(&msg(n))).unwrap();
+    }
+    let dest = tempfile::tempdir_in(other).unwrap();
+    let data = dest.path().join("data");
+    let report = s.backup_to(&data).unwrap();
+    assert_eq!(
+        (report.message_files, report.linked, report.bytes_copied),
+        (3, 0, bytes)
+    );
+    let b = Store::open(&data, StoreConfig::default()).unwrap();
+    assert_eq!(b.check_consistency().unwrap(), Vec::<String>::new());
+    let ba = b.account("mjl").unwrap();
+    for m in ba.messages_in(inbox, 1..=u32::MAX).unwrap() {
+        assert_eq!(ba.read_message(&m).unwrap(), msg(m.uid));
+    }
+}
