@@ -1,6 +1,6 @@
 //! Server CPU per bulk IMAP command through the engine session, for issue
 //! 4's comparison with Dovecot: `FETCH 1:* (ENVELOPE)`, a Thunderbird-like
-//! header sync and `SEARCH TEXT`, each run `ROUNDS` times (default 5),
+//! header sync, `SEARCH TEXT` and `SEARCH SUBJECT`, each run `ROUNDS` times (default 5),
 //! printing the CPU time of the session thread (from
 //! `/proc/thread-self/schedstat`, nanoseconds) per run, the best and the
 //! median, and the response size.
@@ -35,6 +35,7 @@ const COMMANDS: &[&str] = &[
     "UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE)",
     "UID FETCH 1:* (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)])",
     "SEARCH TEXT zanzibarqua",
+    "SEARCH SUBJECT zanzibarqua",
 ];
 
 /// CPU time of the calling thread in nanoseconds (first field of

@@ -18,7 +18,7 @@ fn slice(raw: &[u8], span: moxide_proto::message::Span) -> Vec<u8> {
 
 /// The bytes of `BODY[section]`; a part that does not exist gives the
 /// empty string (as mox and Dovecot answer).
-pub(crate) fn section_data(raw: &[u8], st: &MessageStructure, section: &Section) -> Vec<u8> {
+pub(crate) fn section_data<'a>(raw: &[u8], st: &'a MessageStructure, section: &Section) -> Vec<u8> {
     if section.part.is_empty() && section.text.is_none() {
         return raw.to_vec();
     }
@@ -27,12 +27,12 @@ pub(crate) fn section_data(raw: &[u8], st: &MessageStructure, section: &Section)
     };
     // For HEADER/TEXT the part must be the message itself or an
     // encapsulated message (RFC 9051 6.4.5).
-    let message_root = |p: &Part| -> Option<Part> {
+    let message_root = |p: &'a Part| -> Option<&'a Part> {
         if section.part.is_empty() {
-            return Some(st.root().clone());
+            return Some(st.root());
         }
         match &p.kind {
-            PartKind::Message(nested) => Some(nested.root.clone()),
+            PartKind::Message(nested) => Some(&nested.root),
             _ => None,
         }
     };

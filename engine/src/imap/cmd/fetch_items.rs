@@ -39,6 +39,8 @@ pub(crate) struct Loaded<'a> {
     content: Option<MessageContent>,
     st: Option<MessageStructure>,
     raw: Option<Vec<u8>>,
+    /// The message up to the end of its header, when only that was read.
+    head: Option<Vec<u8>>,
 }
 
 impl<'a> Loaded<'a> {
@@ -50,6 +52,7 @@ impl<'a> Loaded<'a> {
             content: None,
             st: None,
             raw: None,
+            head: None,
         }
     }
 
@@ -87,6 +90,38 @@ impl<'a> Loaded<'a> {
         };
         Ok((self.st.insert(st), self.raw.insert(raw)))
     }
+
+    /// The structure and the message from its start through at least the
+    /// end of its header (all of it when already loaded): what HEADER,
+    /// HEADER.FIELDS (…) and RFC822.HEADER of the message itself read,
+    /// without reading the body from the file.
+    fn header(&mut self) -> Result<(&MessageStructure, &[u8]), StoreError> {
+        if self.raw.is_some() {
+            return self.both();
+        }
+        let st = match self.st.take() {
+            Some(st) => st,
+            None => self.content()?.structure()?,
+        };
+        let head = match self.head.take() {
+            Some(h) => h,
+            None => self.range(0, st.root().header.end)?,
+        };
+        Ok((self.st.insert(st), self.head.insert(head)))
+    }
+}
+
+/// Whether `section` of the message itself needs only its header.
+fn header_only(section: &Section) -> bool {
+    section.part.is_empty()
+        && matches!(
+            section.text,
+            Some(
+                SectionText::Header
+                    | SectionText::HeaderFields(_)
+                    | SectionText::HeaderFieldsNot(_)
+            )
+        )
 }
 
 /// Whether an item sets `\Seen` (RFC 9051 6.4.5).
@@ -143,7 +178,11 @@ pub(crate) fn items(l: &mut Loaded<'_>, attrs: &[FetchAttr]) -> Result<Vec<Fetch
                 } else {
                     SectionText::Text
                 };
-                let (st, raw) = l.both()?;
+                let (st, raw) = if matches!(a, FetchAttr::Rfc822Header) {
+                    l.header()?
+                } else {
+                    l.both()?
+                };
                 let sec = Section {
                     part: Vec::new(),
                     text: Some(text),
@@ -170,7 +209,11 @@ pub(crate) fn items(l: &mut Loaded<'_>, attrs: &[FetchAttr]) -> Result<Vec<Fetch
             FetchAttr::BodySection {
                 section, partial, ..
             } => {
-                let (st, raw) = l.both()?;
+                let (st, raw) = if header_only(section) {
+                    l.header()?
+                } else {
+                    l.both()?
+                };
                 let data = cut(fetch_body::section_data(raw, st, section), *partial);
                 FetchItem::BodySection {
                     section: section.clone(),
@@ -204,3 +247,7 @@ pub(crate) fn items(l: &mut Loaded<'_>, attrs: &[FetchAttr]) -> Result<Vec<Fetch
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "fetch_header_tests.rs"]
+mod tests;

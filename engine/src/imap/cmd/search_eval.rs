@@ -37,6 +37,8 @@ pub(crate) struct Candidate<'a> {
     content: Option<MessageContent>,
     st: Option<MessageStructure>,
     raw: Option<Vec<u8>>,
+    /// The message up to the end of its header, when only that was read.
+    head: Option<Vec<u8>>,
     header_text: Option<String>,
     body_text: Option<String>,
 }
@@ -50,6 +52,7 @@ impl<'a> Candidate<'a> {
             content: None,
             st: None,
             raw: None,
+            head: None,
             header_text: None,
             body_text: None,
         }
@@ -84,11 +87,24 @@ impl<'a> Candidate<'a> {
         Ok(self.st.insert(st))
     }
 
+    /// Reads the message through the end of its header unless all of it
+    /// is loaded: header keys need no body bytes.
+    fn load_head(&mut self, acct: &Account) -> Result<(), StoreError> {
+        if self.raw.is_some() || self.head.is_some() {
+            return Ok(());
+        }
+        let end = self.structure(acct)?.root().header.end;
+        let m = self.m;
+        let c = self.content(acct)?;
+        self.head = Some(acct.read_content_range(m, c, 0, end)?);
+        Ok(())
+    }
+
     /// Decoded values of the header fields named `name` (all fields when
     /// None), lower case, one per line.
     fn header(&mut self, acct: &Account, name: Option<&str>) -> Result<Vec<String>, StoreError> {
-        self.load(acct)?;
-        let (Some(st), Some(raw)) = (&self.st, &self.raw) else {
+        self.load_head(acct)?;
+        let (Some(st), Some(raw)) = (&self.st, self.raw.as_ref().or(self.head.as_ref())) else {
             return Ok(Vec::new());
         };
         let end = usize::try_from(st.root().header.end).unwrap_or(raw.len());
@@ -260,6 +276,8 @@ pub(crate) fn eval(
         }
         K::Text(v) => {
             let n = needle(v);
+            // Header and body: one read of the whole message.
+            c.load(ctx.acct)?;
             c.all_headers(ctx.acct)?.contains(&n) || c.body(ctx.acct)?.contains(&n)
         }
     })
@@ -279,3 +297,7 @@ fn key_uses_modseq(k: &SearchKey) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+#[path = "search_head_tests.rs"]
+mod tests;
