@@ -92,35 +92,36 @@ fn write_files_inner(root: &Path, acct: u32, files: &[(u64, &[u8])]) -> Result<(
             let mut f = File::create(&path).map_err(|e| StoreError::io("create", &path, e))?;
             f.write_all(data)
                 .map_err(|e| StoreError::io("write", &path, e))?;
-            open.push((f, path));
+            open.push(SyncJob::File(f, path));
         }
         // The directories go with the last pass: their entries must be
         // durable before the commit, in any order with the files' data.
-        let pass_dirs: &[PathBuf] = if i == last { &dirs } else { &[] };
-        sync_pass(&open, pass_dirs)?;
+        if i == last {
+            open.extend(dirs.iter().cloned().map(SyncJob::Dir));
+        }
+        sync_pass(open)?;
     }
     Ok(())
 }
 
 /// Files written (and open) per sync pass.
 const OPEN_PER_PASS: usize = 512;
-/// Most threads one sync pass uses.
-const SYNC_THREADS: usize = 16;
+/// Most threads one sync pass uses, the caller's among them.
+const SYNC_THREADS: usize = crate::sync_workers::SYNC_WORKERS + 1;
 
-/// One thing to make durable.
-#[derive(Clone, Copy)]
-enum SyncJob<'a> {
+/// One thing to make durable; the file is closed once synced.
+enum SyncJob {
     /// A file's data (fdatasync).
-    File(&'a File, &'a Path),
+    File(File, PathBuf),
     /// A directory's entries (fsync).
-    Dir(&'a Path),
+    Dir(PathBuf),
 }
 
-impl SyncJob<'_> {
+impl SyncJob {
     fn run(self) -> Result<()> {
         match self {
             SyncJob::File(f, path) => f.sync_data().map_err(|e| StoreError::io("fsync", path, e)),
-            SyncJob::Dir(dir) => fsync_dir(dir),
+            SyncJob::Dir(dir) => fsync_dir(&dir),
         }
     }
 }
@@ -129,35 +130,24 @@ impl SyncJob<'_> {
 /// is more than one: the file system then commits them together (on ext4
 /// concurrent fsyncs share one journal commit, sequential ones each wait
 /// for their own). A group commit's files and its bucket directory thus
-/// cost about one sync latency instead of one per file plus one.
-fn sync_pass(open: &[(File, PathBuf)], dirs: &[PathBuf]) -> Result<()> {
-    let jobs: Vec<SyncJob<'_>> = open
-        .iter()
-        .map(|(f, p)| SyncJob::File(f, p.as_path()))
-        .chain(dirs.iter().map(|d| SyncJob::Dir(d.as_path())))
-        .collect();
+/// cost about one sync latency instead of one per file plus one. The
+/// other threads are the kept workers of [`crate::sync_workers::POOL`],
+/// not threads started for the pass.
+fn sync_pass(jobs: Vec<SyncJob>) -> Result<()> {
     if jobs.len() <= 1 {
         return jobs.into_iter().try_for_each(SyncJob::run);
     }
     let per_thread = jobs.len().div_ceil(SYNC_THREADS);
-    let mut chunks = jobs.chunks(per_thread);
-    // The calling thread takes the first chunk itself.
-    let own = chunks.next().unwrap_or_default();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .map(|c| s.spawn(move || c.iter().try_for_each(|j| j.run())))
-            .collect();
-        let mut res = own.iter().try_for_each(|j| j.run());
-        for h in handles {
-            let r = h
-                .join()
-                .unwrap_or_else(|_| Err(StoreError::corrupt("fsync thread panicked")));
-            if res.is_ok() {
-                res = r;
-            }
-        }
-        res
-    })
+    let mut groups: Vec<Vec<SyncJob>> = Vec::with_capacity(SYNC_THREADS);
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        groups.push(jobs.by_ref().take(per_thread).collect());
+    }
+    let groups = groups
+        .into_iter()
+        .map(|g| g.into_iter().map(|j| move || j.run()).collect())
+        .collect();
+    crate::sync_workers::POOL.run(groups)
 }
 
 /// Make `dst` a new file with the contents of `src` (a hard link when the

@@ -114,6 +114,7 @@ mod records;
 mod scan;
 mod server_secret;
 mod store;
+mod sync_workers;
 mod tls_results;
 mod tlspubkey;
 mod txn;
@@ -142,6 +143,7 @@ pub use records::{Flags, Mailbox, MailboxCounts, Message, SpecialUse, normalize_
 pub use scan::FlagsView;
 pub use server_secret::SERVER_SECRET_LEN;
 pub use store::{Store, StoreConfig};
+pub use sync_workers::fsync_workers_started;
 pub use tls_results::{
     MAX_FAILURE_DETAILS, TlsDayResults, TlsFailureDetail, TlsPolicyDescription, TlsPolicyResult,
     TlsPolicyType, TlsResultUpdate, utc_day,

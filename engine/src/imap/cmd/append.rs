@@ -2,7 +2,7 @@
 //! (RFC 4315), UTF8 (RFC 6855 4), APPENDLIMIT (RFC 7889) and the streamed
 //! form shared with REPLACE (RFC 8508). Messages arrive as AppendData chunks
 //! and are accumulated once; all messages of one command are added in one
-//! atomic commit.
+//! atomic commit (a single message in the account's group commit).
 
 use moxide_proto::imap::cmd::{AppendHead, AppendKind, MessageHead};
 use moxide_proto::imap::core::{DateTime, Flag, SeqNum, Tag, UidSet};
@@ -162,8 +162,12 @@ fn commit(s: &mut Session, st: AppendState) {
         // RFC 8508: the new message and the expunge in one commit.
         return super::replace::commit(s, st.tag, st.mailbox, &msgs, old);
     }
+    // A single message joins the account's group commit, so concurrent
+    // sessions' APPENDs (and SMTP deliveries) share one fsync pass and one
+    // database commit; several messages (MULTIAPPEND, RFC 3502) are one
+    // all-or-nothing commit of their own.
     let added = if msgs.len() == 1 {
-        acct.deliver(st.mailbox, &msgs[0]).map(|a| vec![a])
+        acct.deliver_grouped(st.mailbox, &msgs[0]).map(|a| vec![a])
     } else {
         acct.import(st.mailbox, &msgs)
     };
