@@ -14,7 +14,10 @@
 #
 # Environment: COUNT (50000), CONNS (APPEND connections, 4), STORE_N
 # (10000), REPEAT (3), WAITS (seconds after the workload at which memory
-# is printed, "2 5 10 20 40"), RESTART=1 (then stop the server, start it
+# is printed, "2 5 10 20 40"), FRESH_IDLE (seconds after the start at
+# which the idle server is sampled a second time before any connection,
+# 30; the first sample is at 2 s, before the start-up's garbage is
+# trimmed), RESTART=1 (then stop the server, start it
 # again on the same store and print its idle memory before and after one
 # UID FETCH), FROM (a localserve directory kept by an earlier run with
 # KEEP=1: copied and served instead of APPENDing, so two binaries can be
@@ -89,6 +92,10 @@ mkdir -p "$T/moxide"
 start
 sleep 2
 sample fresh
+if [ "${FRESH_IDLE:-30}" -gt 2 ]; then
+  sleep $((${FRESH_IDLE:-30} - 2))
+  sample "fresh_idle_${FRESH_IDLE:-30}s"
+fi
 ADDR=127.0.0.1:$PORT
 if [ -z "${FROM:-}" ]; then
   log "APPEND $COUNT"
