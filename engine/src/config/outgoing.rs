@@ -80,9 +80,9 @@ impl OutgoingRoutes {
         let from_domain = job
             .mail_from
             .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase())
+            .map(|(_, d)| route_domain(d))
             .unwrap_or_default();
-        let to_domain = job.domain.trim_end_matches('.').to_ascii_lowercase();
+        let to_domain = route_domain(&job.domain);
         self.routes
             .iter()
             .find(|r| r.matches(&from_domain, &to_domain))
@@ -90,6 +90,18 @@ impl OutgoingRoutes {
             .cloned()
             .unwrap_or(Way::Direct { port: SMTP_PORT })
     }
+}
+
+/// A job's domain as routes compare it: in A-label form, as the routes'
+/// own domains are stored (a sender or recipient domain of an SMTPUTF8
+/// message may be in U-labels, RFC 6531); a name that is not a valid
+/// IDN is compared as given, in lower case, and matches no route that
+/// names a valid domain.
+fn route_domain(d: &str) -> String {
+    moxide_proto::dns::domain_to_ascii(d)
+        .unwrap_or_else(|_| d.to_ascii_lowercase())
+        .trim_end_matches('.')
+        .to_string()
 }
 
 /// One configured transport as delivery uses it.
@@ -180,7 +192,7 @@ mod tests {
         }
     }
 
-    const ROUTES: &str = "[transports.b1025]\nkind = \"direct\"\nport = 1025\n[transports.relay]\nkind = \"smarthost\"\nhost = \"Relay.Example\"\nimplicit_tls = true\nusername = \"u@a.test\"\npassword_file = \"pw\"\n[transports.plain]\nkind = \"direct\"\n[[routes]]\nto_domains = [\"b.test\"]\ntransport = \"b1025\"\n[[routes]]\nfrom_domains = [\".a.test\"]\nto_domains = [\"c.test\"]\ntransport = \"relay\"\n[[routes]]\nto_domains = [\"c.test\"]\ntransport = \"plain\"\n";
+    const ROUTES: &str = "[transports.b1025]\nkind = \"direct\"\nport = 1025\n[transports.relay]\nkind = \"smarthost\"\nhost = \"Relay.Example\"\nimplicit_tls = true\nusername = \"u@a.test\"\npassword_file = \"pw\"\n[transports.plain]\nkind = \"direct\"\n[[routes]]\nto_domains = [\"b.test\", \"B\u{fc}cher.test\"]\ntransport = \"b1025\"\n[[routes]]\nfrom_domains = [\".a.test\"]\nto_domains = [\"c.test\"]\ntransport = \"relay\"\n[[routes]]\nto_domains = [\"c.test\"]\ntransport = \"plain\"\n";
 
     #[test]
     fn routes_pick_transports_in_order() {
@@ -204,6 +216,17 @@ mod tests {
             (job("a@a.test", "b.test", None), Way::Direct { port: 1025 }),
             // Route domains compare canonically.
             (job("a@a.test", "B.Test.", None), Way::Direct { port: 1025 }),
+            // U-label job domains match the routes' A-labels, and U-label
+            // route domains are stored as A-labels.
+            (
+                job("a@a.test", "B\u{fc}cher.test", None),
+                Way::Direct { port: 1025 },
+            ),
+            (
+                job("a@a.test", "xn--bcher-kva.test", None),
+                Way::Direct { port: 1025 },
+            ),
+            (job("x@m\u{fc}nchen.a.test", "c.test", None), relay.clone()),
             // ".a.test" is subdomains only: a.test itself falls through.
             (job("x@sub.a.test", "c.test", None), relay.clone()),
             (job("a@a.test", "c.test", None), Way::Direct { port: 25 }),
