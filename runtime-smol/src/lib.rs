@@ -19,6 +19,7 @@ pub mod ctl;
 pub mod dns;
 pub mod drive;
 pub mod drive_policy;
+pub mod host_slots;
 pub mod https;
 pub mod idle;
 #[cfg(test)]

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_lite::FutureExt;
 use futures_lite::future;
-use moxide_engine::delivery::{Attempt, AttemptPoll, DeliveryConfig, HostLimits, Transport};
+use moxide_engine::delivery::{Attempt, AttemptPoll, DeliveryConfig, Transport};
 use moxide_engine::queue::{Job, JobResult, Queue, QueueId, Scheduler};
 use moxide_proto::conn::{Answer, HttpsError, Need, NeedId};
 use moxide_proto::smtp::client::ClientConn;
@@ -30,6 +30,7 @@ use moxide_storage::Store;
 use rustls::RootCertStore;
 use smol::channel::{Receiver, Sender};
 
+use crate::host_slots::HostSlots;
 use crate::https::HttpsTls;
 use crate::tls_client::TlsClientRoots;
 
@@ -47,9 +48,6 @@ pub const STOP_GRACE: Duration = Duration::from_secs(10);
 /// The longest the loop sleeps without looking at the clock again, so a
 /// wall-clock step (NTP) delays a due attempt by at most this.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
-
-/// How often a connection waiting for a per-host slot asks again.
-const PERMIT_RETRY: Duration = Duration::from_millis(200);
 
 /// What the runner needs from an async runtime.
 pub trait RunnerRuntime: Send + Sync + 'static {
@@ -142,7 +140,7 @@ fn url_with_port(url: &str, port: u16) -> String {
 /// What every attempt of one runner shares.
 struct Shared {
     cfg: RunnerConfig,
-    hosts: HostLimits,
+    hosts: HostSlots,
     store: Arc<Store>,
     /// The HTTPS client's TLS for MTA-STS fetches (the same roots as
     /// SMTP), or why it could not be set up (each fetch then fails with
@@ -203,7 +201,7 @@ pub async fn run_loop<R: RunnerRuntime>(
     wake: Receiver<()>,
 ) {
     let shared = Arc::new(Shared {
-        hosts: HostLimits::new(cfg.max_per_host),
+        hosts: HostSlots::new(cfg.max_per_host),
         store: Arc::clone(queue.store()),
         https: HttpsTls::with_extra_roots(cfg.tls.extra()),
         cfg,
@@ -402,12 +400,7 @@ async fn run_job<R: RunnerRuntime>(rt: &R, shared: &Shared, job: Job) -> JobResu
                 conn,
                 tls: _,
             } => {
-                let permit = loop {
-                    match shared.hosts.try_acquire(&host) {
-                        Some(p) => break p,
-                        None => rt.sleep_until(Instant::now() + PERMIT_RETRY).await,
-                    }
-                };
+                let permit = shared.hosts.acquire(&host).await;
                 let roots = Arc::clone(shared.cfg.tls.roots());
                 let (conn, err) = rt.dial(addr, CONNECT_TIMEOUT, *conn, roots).await;
                 drop(permit);
