@@ -19,14 +19,13 @@
 //!     STORE=/work/targets/mem/store50k/data ONLY=ENVELOPE \
 //!         cargo bench -p moxide-engine --bench fetch_cpu
 
-use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
-use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
-use moxide_proto::conn::Conn;
-use moxide_storage::{NewAccount, NewMessage, Store, StoreConfig};
+use moxide_storage::{Store, StoreConfig};
+
+mod common;
+use common::{create_mox_account, import_into_inbox, run, session, thread_cpu_ns};
 
 /// The commands measured, in order.
 const COMMANDS: &[&str] = &[
@@ -40,39 +39,6 @@ const COMMANDS: &[&str] = &[
 
 /// CPU time of the calling thread in nanoseconds (first field of
 /// `/proc/thread-self/schedstat`).
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Feeds a command and drains the output until the tagged response;
-/// returns the bytes written and whether the tagged response was OK.
-fn run(s: &mut Session, now: Instant, tag: &str, cmd: &str) -> (usize, bool) {
-    s.handle_input(now, format!("{tag} {cmd}\r\n").as_bytes());
-    let ok = format!("{tag} OK");
-    let mut total = 0;
-    let mut buf = Vec::new();
-    let mut tail: Vec<u8> = Vec::new();
-    loop {
-        buf.clear();
-        s.poll_transmit(&mut buf);
-        if buf.is_empty() {
-            return (total, false);
-        }
-        total += buf.len();
-        // The tagged response is the last line of the last chunk.
-        tail.clear();
-        tail.extend_from_slice(&buf[buf.len().saturating_sub(4096)..]);
-        let text = String::from_utf8_lossy(&tail);
-        let last = text.trim_end().rsplit("\r\n").next().unwrap_or_default();
-        if last.starts_with(&format!("{tag} ")) {
-            return (total, last.starts_with(&ok));
-        }
-    }
-}
-
 /// Copies a directory tree (regular files and directories).
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
@@ -170,30 +136,10 @@ fn prepare(dir: &Path) -> Store {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000usize);
     let store = Store::open(dir, StoreConfig::default()).expect("open");
-    let acct = store
-        .create_account(
-            "mox",
-            NewAccount {
-                addresses: vec!["mox@localhost".into()],
-                password: Some("moxmoxmox".into()),
-                quota: 0,
-                default_mailboxes: true,
-            },
-        )
-        .expect("account");
-    let inbox = acct.mailbox("Inbox").expect("inbox");
+    let acct = create_mox_account(&store);
     let t = Instant::now();
     let bodies: Vec<String> = (0..messages).map(message).collect();
-    for chunk in bodies.chunks(500) {
-        let msgs: Vec<NewMessage<'_>> = chunk
-            .iter()
-            .map(|m| NewMessage {
-                data: m.as_bytes(),
-                ..Default::default()
-            })
-            .collect();
-        acct.import(inbox.id, &msgs).expect("import");
-    }
+    import_into_inbox(&acct, &bodies);
     println!("imported {messages} messages: {:?}", t.elapsed());
     store
 }
@@ -210,25 +156,7 @@ fn main() {
     store.flush().expect("flush");
 
     let now = Instant::now();
-    let cfg = Arc::new(ImapConfig {
-        allow_plaintext_auth: true,
-        ..ImapConfig::default()
-    });
-    let mut s = Session::new(
-        cfg,
-        Arc::new(store),
-        PeerInfo {
-            ip: "127.0.0.1".parse::<IpAddr>().expect("ip"),
-            tls: false,
-            tls_exporter: None,
-            client_key: None,
-        },
-        WallClock {
-            unix_at: 1_700_000_000,
-            instant_at: now,
-        },
-        Box::new(|| [1; 18]),
-    );
+    let mut s = session(store, now);
     run(&mut s, now, "a0", "NOOP");
     let (_, ok) = run(&mut s, now, "a1", &format!("LOGIN {user} {pass}"));
     assert!(ok, "LOGIN {user} failed (USER_NAME, PASS)");

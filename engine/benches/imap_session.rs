@@ -8,13 +8,13 @@
 //! of the rounds: the session runs on this thread, so that is the
 //! server's CPU per command.
 
-use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
-use moxide_engine::imap::{ImapConfig, PeerInfo, Session, WallClock};
-use moxide_proto::conn::Conn;
-use moxide_storage::{NewAccount, NewMessage, Store, StoreConfig};
+use moxide_engine::imap::Session;
+use moxide_storage::{Store, StoreConfig};
+
+mod common;
+use common::{create_mox_account, import_into_inbox, session, thread_cpu_ns};
 
 fn message(i: usize) -> String {
     format!(
@@ -26,36 +26,11 @@ fn message(i: usize) -> String {
 /// CPU time of the calling thread in nanoseconds (0 where unavailable).
 /// The kernel brings a running thread's figure up to date when it is
 /// scheduled, so the thread yields first.
-fn thread_cpu_ns() -> u64 {
-    std::thread::yield_now();
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Feeds a command and drains the output until the tagged response.
-fn run(s: &mut Session, now: Instant, cmd: &str) -> usize {
-    s.handle_input(now, format!("{cmd}\r\n").as_bytes());
-    let tag = cmd.split(' ').next().unwrap_or_default().to_string();
-    let mut total = 0;
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        s.poll_transmit(&mut buf);
-        if buf.is_empty() {
-            break;
-        }
-        total += buf.len();
-        // The tagged response ends the output: look at its tail only, so
-        // the harness adds little to the CPU time measured.
-        let tail = &buf[buf.len().saturating_sub(256)..];
-        let text = String::from_utf8_lossy(tail);
-        if text.contains(&format!("\r\n{tag} OK")) || text.starts_with(&format!("{tag} OK")) {
-            break;
-        }
-    }
-    total
+/// Feeds `TAG COMMAND` (one string) and drains the output until the
+/// tagged response; returns the bytes written.
+fn run(s: &mut Session, now: Instant, line: &str) -> usize {
+    let (tag, cmd) = line.split_once(' ').unwrap_or((line, ""));
+    common::run(s, now, tag, cmd).0
 }
 
 fn main() {
@@ -69,54 +44,16 @@ fn main() {
     let flags_rounds = env("FLAGS_ROUNDS", 5);
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), StoreConfig::default()).expect("open");
-    let acct = store
-        .create_account(
-            "mox",
-            NewAccount {
-                addresses: vec!["mox@localhost".into()],
-                password: Some("moxmoxmox".into()),
-                quota: 0,
-                default_mailboxes: true,
-            },
-        )
-        .expect("account");
-    let inbox = acct.mailbox("Inbox").expect("inbox");
+    let acct = create_mox_account(&store);
     let bodies: Vec<String> = (0..messages).map(message).collect();
     let t = Instant::now();
-    for chunk in bodies.chunks(500) {
-        let msgs: Vec<NewMessage<'_>> = chunk
-            .iter()
-            .map(|m| NewMessage {
-                data: m.as_bytes(),
-                ..Default::default()
-            })
-            .collect();
-        acct.import(inbox.id, &msgs).expect("import");
-    }
+    import_into_inbox(&acct, &bodies);
     println!("import {messages} messages: {:?}", t.elapsed());
     // Into tables, as a server's store is once its memtables were flushed.
     store.flush().expect("flush");
 
     let now = Instant::now();
-    let cfg = Arc::new(ImapConfig {
-        allow_plaintext_auth: true,
-        ..ImapConfig::default()
-    });
-    let mut s = Session::new(
-        cfg,
-        Arc::new(store),
-        PeerInfo {
-            ip: "127.0.0.1".parse::<IpAddr>().expect("ip"),
-            tls: false,
-            tls_exporter: None,
-            client_key: None,
-        },
-        WallClock {
-            unix_at: 1_700_000_000,
-            instant_at: now,
-        },
-        Box::new(|| [1; 18]),
-    );
+    let mut s = session(store, now);
     run(&mut s, now, "a0 NOOP");
     run(&mut s, now, "a1 LOGIN mox moxmoxmox");
     run(&mut s, now, "a2 SELECT INBOX");
