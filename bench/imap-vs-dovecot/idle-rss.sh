@@ -37,13 +37,15 @@ WAITS=${WAITS:-2 5 10 20 40}
 PORT=${PORT:-24143}
 TLS_PORT=${TLS_PORT:-24993}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/targets/imapbench}
+# .cargo/config.toml builds for the host tuple: artifacts are under it.
+HOST_TUPLE=$(rustc -vV | sed -n 's/^host: //p')
 WORD=zanzibarqua
 
 (cd "$HERE/client" && cargo build --release -q)
-CLIENT=$CARGO_TARGET_DIR/release/imapbench
+CLIENT=$CARGO_TARGET_DIR/$HOST_TUPLE/release/imapbench
 if [ -z "${MOXIDE:-}" ]; then
   (cd "$ROOT" && cargo build --release -q -p moxide)
-  MOXIDE=$CARGO_TARGET_DIR/release/moxide
+  MOXIDE=$CARGO_TARGET_DIR/$HOST_TUPLE/release/moxide
 fi
 
 T=$(mktemp -d /tmp/idlerss.XXXXXX)

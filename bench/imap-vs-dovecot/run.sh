@@ -38,6 +38,8 @@ SHRINK_WAIT=${SHRINK_WAIT:-15}
 DOVECOT_APPEND=${DOVECOT_APPEND:-5000}
 SERVERS=${SERVERS:-moxide dovecot}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/targets/imapbench}
+# .cargo/config.toml builds for the host tuple: artifacts are under it.
+HOST_TUPLE=$(rustc -vV | sed -n 's/^host: //p')
 MOX_PORT=${MOX_PORT:-21143}
 MOX_TLS_PORT=${MOX_TLS_PORT:-21993}
 DOV_PORT=${DOV_PORT:-22143}
@@ -51,10 +53,10 @@ ulimit -n 20000 || ulimit -n "$(ulimit -Hn)"
 echo "fd limit: $(ulimit -n)" >&2
 
 (cd "$HERE/client" && cargo build --release -q)
-CLIENT=$CARGO_TARGET_DIR/release/imapbench
+CLIENT=$CARGO_TARGET_DIR/$HOST_TUPLE/release/imapbench
 if [ -z "${MOXIDE:-}" ] && [[ " $SERVERS " == *" moxide "* ]]; then
   (cd "$ROOT" && cargo build --release -q -p moxide)
-  MOXIDE=$CARGO_TARGET_DIR/release/moxide
+  MOXIDE=$CARGO_TARGET_DIR/$HOST_TUPLE/release/moxide
 fi
 
 T=$(mktemp -d /tmp/imapbench.XXXXXX)

@@ -28,6 +28,8 @@ REPEAT=${REPEAT:-3}
 WARMUP=${WARMUP:-50}
 SERVERS=${SERVERS:-moxide postfix}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/targets/imapbench}
+# .cargo/config.toml builds for the host tuple: artifacts are under it.
+HOST_TUPLE=$(rustc -vV | sed -n 's/^host: //p')
 MOX_SMTP=${MOX_SMTP:-23025}
 MOX_IMAP=${MOX_IMAP:-23143}
 PF_PORT=${PF_PORT:-24025}
@@ -37,7 +39,7 @@ for tool in smtp-source postfix dovecot python3; do
 done
 if [ -z "${MOXIDE:-}" ]; then
   (cd "$ROOT" && cargo build --release -q -p moxide)
-  MOXIDE=$CARGO_TARGET_DIR/release/moxide
+  MOXIDE=$CARGO_TARGET_DIR/$HOST_TUPLE/release/moxide
 fi
 
 T=$(mktemp -d /tmp/smtpbench.XXXXXX)
