@@ -31,23 +31,39 @@ pub async fn idle_shrink(store: Arc<Store>, quiet: Duration) {
             continue;
         }
         let s = store.clone();
-        let flushed = match smol::unblock(move || s.shrink_idle()).await {
-            Ok(r) => {
-                tracing::debug!(?r, "idle: memtables flushed");
-                true
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "idle: flushing memtables failed");
-                false
-            }
-        };
-        trigger.handle_shrunk(Instant::now(), store.write_seqno());
-        if flushed && store.memtable_bytes() > 0 {
-            // Writes came in while it flushed: flush them once quiet again.
-            trigger.rearm();
-        }
-        trim_heap();
+        let flushed = smol::unblock(move || shrink_now(&s)).await;
+        after_shrink(&mut trigger, &store, flushed);
     }
+}
+
+/// The blocking half of one idle shrink, for a runtime's blocking pool:
+/// flushes the store's memtables ([`Store::shrink_idle`]: disk writes and
+/// fsyncs) and logs the outcome. Returns whether the flush succeeded.
+/// Both runtimes' `idle_shrink` tasks call it.
+pub fn shrink_now(store: &Store) -> bool {
+    match store.shrink_idle() {
+        Ok(r) => {
+            tracing::debug!(?r, "idle: memtables flushed");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "idle: flushing memtables failed");
+            false
+        }
+    }
+}
+
+/// What follows one idle shrink, on the runtime's own thread: tells
+/// `trigger` the write counter the flush left, re-arms it when writes
+/// came in during a successful flush (they are flushed once quiet again),
+/// and trims the heap. `flushed` is [`shrink_now`]'s result (false when
+/// the blocking task did not finish).
+pub fn after_shrink(trigger: &mut IdleTrigger, store: &Store, flushed: bool) {
+    trigger.handle_shrunk(Instant::now(), store.write_seqno());
+    if flushed && store.memtable_bytes() > 0 {
+        trigger.rearm();
+    }
+    trim_heap();
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! Giving memory back while the server is idle, on tokio: the smol
 //! runtime's `moxide::idle::idle_shrink` on tokio's timer and blocking
-//! pool. After `quiet` without writes to the store, [`Store::shrink_idle`]
-//! flushes its memtables, then the heap is trimmed.
+//! pool, with the same two steps (`moxide::idle::shrink_now` on the
+//! blocking pool, then `moxide::idle::after_shrink`). After `quiet`
+//! without writes to the store, [`Store::shrink_idle`] flushes its
+//! memtables, then the heap is trimmed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use moxide::idle::IDLE_QUIET;
-use moxide::serve::trim_heap;
+use moxide::idle::{after_shrink, shrink_now};
 use moxide_storage::{IdleTrigger, Store};
 
 /// Runs forever: once the store has had no writes for `quiet` (and again
@@ -24,26 +26,14 @@ pub async fn idle_shrink(store: Arc<Store>, quiet: Duration) {
             continue;
         }
         let s = store.clone();
-        let flushed = match tokio::task::spawn_blocking(move || s.shrink_idle()).await {
-            Ok(Ok(r)) => {
-                tracing::debug!(?r, "idle: memtables flushed");
-                true
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "idle: flushing memtables failed");
-                false
-            }
+        let flushed = match tokio::task::spawn_blocking(move || shrink_now(&s)).await {
+            Ok(flushed) => flushed,
             Err(e) => {
                 tracing::warn!(error = %e, "idle: flushing memtables did not finish");
                 false
             }
         };
-        trigger.handle_shrunk(Instant::now(), store.write_seqno());
-        if flushed && store.memtable_bytes() > 0 {
-            // Writes came in while it flushed: flush them once quiet again.
-            trigger.rearm();
-        }
-        trim_heap();
+        after_shrink(&mut trigger, &store, flushed);
     }
 }
 
