@@ -6,28 +6,22 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use moxide_storage::NewMessage;
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
-
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
+#[path = "common/smtp_reply.rs"]
+mod smtp_reply;
 
+use cli::{BIN, run_moxide};
 use common::{Server, free_ports, imaps_inbox};
 
-/// (stdout, stderr, exit code) of `moxide ARGS`.
+/// (stdout, stderr, exit code; -1 for a signal) of `moxide ARGS`.
 fn moxide(args: &[&std::ffi::OsStr]) -> (String, String, i32) {
-    let out = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.code().unwrap_or(-1),
-    )
+    let (out, err, code) = run_moxide(args, b"").parts();
+    (out, err, code.unwrap_or(-1))
 }
 
 fn backup(dir: &Path, dest: &Path) -> (String, String, i32) {
@@ -324,26 +318,13 @@ fn keep_delivering(
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     done: std::sync::Arc<std::sync::atomic::AtomicU32>,
 ) {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::BufReader;
     use std::sync::atomic::Ordering;
     let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .unwrap();
     let mut r = BufReader::new(s);
-    let mut exchange = |line: &str| -> String {
-        if !line.is_empty() {
-            r.get_mut().write_all(line.as_bytes()).unwrap();
-        }
-        let mut reply = String::new();
-        loop {
-            let mut l = String::new();
-            r.read_line(&mut l).unwrap();
-            reply.push_str(&l);
-            if l.as_bytes().get(3) != Some(&b'-') {
-                return reply;
-            }
-        }
-    };
+    let mut exchange = |line: &str| smtp_reply::exchange(&mut r, line);
     assert!(exchange("").starts_with("220 "));
     assert!(exchange("EHLO client.test\r\n").starts_with("250"));
     let mut n = 1;

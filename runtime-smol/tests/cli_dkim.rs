@@ -3,15 +3,17 @@
 //! by the test. Skips only when python3 is missing; a missing dnslib is a
 //! failure (CI installs it).
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/dnslib.rs"]
 mod dnslib;
 #[path = "common/python_server.rs"]
 mod python_server;
+
+use cli::run_moxide;
 
 /// The ed25519 key of RFC 8032 7.1 test 1 as PKCS#8 v1 PEM.
 const ED_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n";
@@ -34,22 +36,6 @@ fn server() -> Option<SocketAddr> {
     })
 }
 
-fn moxide(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_moxide"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8(b.to_vec()).unwrap()
-}
-
 const MSG: &str =
     "From: Joe <joe@example.org>\nTo: Suzie <suzie@example.net>\nSubject: dinner\n\nHi.\n";
 
@@ -60,7 +46,7 @@ fn sign_then_verify_over_dns() {
     std::fs::create_dir_all(&dir).unwrap();
     let key = dir.join("ed.pem");
     std::fs::write(&key, ED_PEM).unwrap();
-    let out = moxide(
+    let out = run_moxide(
         &[
             "dkim",
             "sign",
@@ -74,19 +60,19 @@ fn sign_then_verify_over_dns() {
         MSG.as_bytes(),
     );
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let signed = text(&out.stdout);
+    assert!(out.success(), "{}", out.stderr);
+    let signed = out.stdout.clone();
     assert!(signed.starts_with("DKIM-Signature: v=1; a=ed25519-sha256; d=example.org; s=ed;"));
     // LF input came out as CRLF.
     assert!(signed.ends_with("From: Joe <joe@example.org>\r\nTo: Suzie <suzie@example.net>\r\nSubject: dinner\r\n\r\nHi.\r\n"));
 
     let resolver = addr.to_string();
-    let out = moxide(
+    let out = run_moxide(
         &["dkim", "verify", "--resolver", &resolver],
         signed.as_bytes(),
     );
-    let report = text(&out.stdout);
-    assert!(out.status.success(), "{report}{}", text(&out.stderr));
+    let report = out.stdout.clone();
+    assert!(out.success(), "{report}{}", out.stderr);
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines[0], "signature 1: pass");
     assert_eq!(lines[1], "  reason: signature verified");
@@ -100,12 +86,12 @@ fn sign_then_verify_over_dns() {
 
     // A changed body: fail, exit status 1, the reason says what.
     let changed = signed.replace("Hi.", "Ho.");
-    let out = moxide(
+    let out = run_moxide(
         &["dkim", "verify", "--resolver", &resolver],
         changed.as_bytes(),
     );
-    assert_eq!(out.status.code(), Some(1));
-    let report = text(&out.stdout);
+    assert_eq!(out.code, Some(1));
+    let report = out.stdout.clone();
     assert!(
         report.starts_with(
             "signature 1: fail\n  reason: body hash does not match bh= (body changed)\n"
@@ -114,19 +100,16 @@ fn sign_then_verify_over_dns() {
     );
 
     // No signature at all.
-    let out = moxide(&["dkim", "verify", "--resolver", &resolver], MSG.as_bytes());
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        text(&out.stdout),
-        "dkim=none: the message has no DKIM-Signature\n"
-    );
+    let out = run_moxide(&["dkim", "verify", "--resolver", &resolver], MSG.as_bytes());
+    assert_eq!(out.code, Some(1));
+    assert_eq!(out.stdout, "dkim=none: the message has no DKIM-Signature\n");
 }
 
 #[test]
 fn lookup_reports_the_record() {
     let Some(addr) = server() else { return };
     let resolver = addr.to_string();
-    let out = moxide(
+    let out = run_moxide(
         &[
             "dkim",
             "lookup",
@@ -137,14 +120,14 @@ fn lookup_reports_the_record() {
         ],
         b"",
     );
-    assert!(out.status.success());
+    assert!(out.success());
     assert_eq!(
-        text(&out.stdout),
+        out.stdout,
         format!(
             "ed._domainkey.example.org TXT {ED_RECORD}\n  key: ed25519\n  hashes allowed (h=): sha256\n  usable: yes\n"
         )
     );
-    let out = moxide(
+    let out = run_moxide(
         &[
             "dkim",
             "lookup",
@@ -155,12 +138,12 @@ fn lookup_reports_the_record() {
         ],
         b"",
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.code, Some(1));
     assert_eq!(
-        text(&out.stdout),
+        out.stdout,
         "old._domainkey.example.org TXT v=DKIM1; k=ed25519; p=\n  key: revoked (empty p=)\n  usable: no\n"
     );
-    let out = moxide(
+    let out = run_moxide(
         &[
             "dkim",
             "lookup",
@@ -171,31 +154,31 @@ fn lookup_reports_the_record() {
         ],
         b"",
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.code, Some(1));
     assert_eq!(
-        text(&out.stdout),
+        out.stdout,
         "none._domainkey.example.org: no TXT record (publish the record from `moxide dkim gened25519` or `genrsa`)\n"
     );
 }
 
 #[test]
 fn key_generation_prints_pem_and_record() {
-    let out = moxide(&["dkim", "gened25519"], b"");
-    assert!(out.status.success());
-    let t = text(&out.stdout);
+    let out = run_moxide(&["dkim", "gened25519"], b"");
+    assert!(out.success());
+    let t = out.stdout.clone();
     assert!(t.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{t}");
     assert!(t.contains("-----END PRIVATE KEY-----\n\n# Publish as TXT at SELECTOR._domainkey.DOMAIN:\nv=DKIM1; k=ed25519; h=sha256; p="));
-    let out = moxide(&["dkim", "genrsa"], b"");
-    assert!(out.status.success());
-    let t = text(&out.stdout);
+    let out = run_moxide(&["dkim", "genrsa"], b"");
+    assert!(out.success());
+    let t = out.stdout.clone();
     assert!(
         t.contains("\nv=DKIM1; k=rsa; h=sha256; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"),
         "{t}"
     );
-    let out = moxide(&["dkim", "genrsa", "--bits", "1024"], b"");
-    assert_eq!(out.status.code(), Some(2));
+    let out = run_moxide(&["dkim", "genrsa", "--bits", "1024"], b"");
+    assert_eq!(out.code, Some(2));
     assert_eq!(
-        text(&out.stderr),
+        out.stderr,
         "moxide dkim: rsa key size 1024 not supported for signing (2048 to 4096 bits)\n"
     );
 }

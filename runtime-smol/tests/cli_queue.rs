@@ -4,30 +4,23 @@
 //! reported by `list` and `dump` rather than hidden.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use moxide_engine::queue::{Filter, NewOutgoing, Queue, QueueConfig};
 use moxide_storage::{QueueBody, Store, StoreConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::run_moxide;
 
 /// Tue, 14 Nov 2023 22:13:20 +0000.
 const T0: i64 = 1_700_000_000;
 
-/// (stdout, stderr, exit code) of `moxide queue ARGS`.
+/// (stdout, stderr, exit code; -1 for a signal) of `moxide queue ARGS`.
 fn queue(args: &[&str]) -> (String, String, i32) {
-    let out = Command::new(BIN)
-        .arg("queue")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.code().unwrap_or(-1),
-    )
+    let (out, err, code) = run_moxide(["queue"].iter().chain(args), b"").parts();
+    (out, err, code.unwrap_or(-1))
 }
 
 fn ok(s: &str) -> (String, String, i32) {

@@ -4,14 +4,15 @@
 //! `openssl s_client -cert -key` against IMAPS. Tests needing openssl skip,
 //! saying so, when it is missing.
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
-
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/client_cert_tools.rs"]
 mod client_cert_tools;
 mod common;
 
 use std::process::{Command, Stdio};
 
+use cli::BIN;
 use client_cert_tools::{field, have, s_client, tlspubkey};
 use common::{Server, free_ports};
 

@@ -5,8 +5,8 @@
 //! certificate; every message is read back over IMAP. Tests needing
 //! openssl or python3 skip, saying so, when it is missing.
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
-
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/client_cert_tools.rs"]
 mod client_cert_tools;
 mod common;
@@ -14,7 +14,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use client_cert_tools::{field, have, run, s_client, tlspubkey};
+use cli::{BIN, moxide_command, run};
+use client_cert_tools::{field, have, s_client, tlspubkey};
 use common::{Server, free_ports};
 
 #[test]
@@ -79,16 +80,10 @@ fn s_client_on_submissions_with_the_account_page_certificate() {
 /// `moxide sendmail` with `config`, the message on stdin.
 fn sendmail(config: &Path, args: &[&str], stdin: &[u8]) -> (i32, String) {
     let out = run(
-        Command::new(BIN)
-            .arg("sendmail")
-            .args(args)
-            .env("MOXIDE_SENDMAIL_CONFIG", config),
+        moxide_command(["sendmail"].iter().chain(args)).env("MOXIDE_SENDMAIL_CONFIG", config),
         stdin,
     );
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    (out.code.unwrap(), out.stderr)
 }
 
 #[test]

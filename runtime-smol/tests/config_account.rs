@@ -2,36 +2,20 @@
 //! moxide.toml for a.test) and with `--dir` (a localserve directory):
 //! exact output and exit statuses, and the data in the store afterwards.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use moxide_storage::{Store, StoreConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
+#[path = "common/cli.rs"]
+mod cli;
 
-/// (stdout, stderr, exit code) of `moxide config ARGS` with `stdin`.
+use cli::run_moxide;
+
+/// (stdout, stderr, exit code; -1 for a signal) of `moxide config ARGS`
+/// with `stdin`.
 fn config(args: &[&str], stdin: &str) -> (String, String, i32) {
-    let mut child = Command::new(BIN)
-        .arg("config")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.code().unwrap_or(-1),
-    )
+    let (out, err, code) = run_moxide(["config"].iter().chain(args), stdin.as_bytes()).parts();
+    (out, err, code.unwrap_or(-1))
 }
 
 fn ok(s: &str) -> (String, String, i32) {

@@ -11,6 +11,8 @@
 //! data_dir too long for a socket path stops the server with a message.
 //! `moxide localserve` answers `--dir` commands the same way.
 
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 #[path = "common/serve_process.rs"]
 mod serve_process;
@@ -19,10 +21,11 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serve_process::{BIN, Serve, moxide, text, write_config};
+use cli::{BIN, CliOutput, run_moxide};
+use serve_process::{Serve, text, write_config};
 
 /// Submits a message from a@a.test to x@elsewhere.test over submission
 /// with STARTTLS; prints what the server refused.
@@ -62,12 +65,7 @@ fn python(script: &str, args: &[&str]) -> String {
 
 /// stdout, stderr and exit status of `moxide ARGS`.
 fn run(args: &[&str], stdin: &[u8]) -> (String, String, Option<i32>) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = moxide(args, stdin);
-    (text(&stdout), text(&stderr), status.code())
+    run_moxide(args, stdin).parts()
 }
 
 /// `queue list` until `done` holds for its output (at most 30 s).
@@ -255,24 +253,15 @@ fn admin_commands_reach_the_running_server() {
             "config", "--config", cfg, "account", "addaddr", "c", "c@b.test",
         ],
     ];
-    let live: Vec<Output> = same.iter().map(|a| moxide(a, b"")).collect();
-    let dump = text(&live[2].stdout);
+    let live: Vec<CliOutput> = same.iter().map(|a| run_moxide(a, b"")).collect();
+    let dump = &live[2].stdout;
     assert!(dump.contains("Subject: queued\r\n"), "{dump}");
     assert!(dump.ends_with("\r\n\r\nHeld in the queue.\r\n"), "{dump}");
     let (status, err) = server.terminate();
     assert!(status.success(), "{err}");
     assert!(!sock.exists(), "the socket is removed on stop");
     for (args, live) in same.iter().zip(&live) {
-        let direct = moxide(args, b"");
-        assert_eq!(
-            (text(&live.stdout), text(&live.stderr), live.status.code()),
-            (
-                text(&direct.stdout),
-                text(&direct.stderr),
-                direct.status.code()
-            ),
-            "{args:?}"
-        );
+        assert_eq!(*live, run_moxide(args, b""), "{args:?}");
     }
 
     // kill -9 leaves the socket; the next start replaces it.
@@ -451,25 +440,16 @@ print(i.login("x@localhost", "xpw")[0])
         vec!["config", "--dir", ds, "tlspubkey", "list"],
         vec!["config", "--dir", ds, "tlspubkey", "get", "nope"],
     ];
-    let live: Vec<Output> = same.iter().map(|a| moxide(a, b"")).collect();
-    assert_eq!(text(&live[0].stdout), "queue is empty\n");
+    let live: Vec<CliOutput> = same.iter().map(|a| run_moxide(a, b"")).collect();
+    assert_eq!(live[0].stdout, "queue is empty\n");
     assert_eq!(
-        text(&live[2].stdout),
+        live[2].stdout,
         "account\tquota\tpassword\taddresses\tlogin\nmox\tdefault\tset\tmox@localhost\tenabled\nx\tdefault\tset\tx@localhost\tenabled\n"
     );
     let (status, err) = server.interrupt();
     assert!(status.success(), "{err}");
     assert!(!sock.exists());
     for (args, live) in same.iter().zip(&live) {
-        let direct = moxide(args, b"");
-        assert_eq!(
-            (text(&live.stdout), text(&live.stderr), live.status.code()),
-            (
-                text(&direct.stdout),
-                text(&direct.stderr),
-                direct.status.code()
-            ),
-            "{args:?}"
-        );
+        assert_eq!(*live, run_moxide(args, b""), "{args:?}");
     }
 }

@@ -11,6 +11,11 @@ use std::sync::Arc;
 use rcgen::{CertificateParams, DnType, KeyPair, PublicKeyData};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::run_moxide;
+
 /// Answers from argv[1] (JSON: name → [[type, text]]); AD bit from argv[2].
 const DNS: &str = r#"
 import json, socket, sys, threading, os
@@ -146,16 +151,10 @@ fn smtp_server(cert: &Cert) -> u16 {
     port
 }
 
+/// (exit code, stdout, stderr) of `moxide ARGS`.
 fn moxide(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_moxide"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let (out, err, code) = run_moxide(args, b"").parts();
+    (code, out, err)
 }
 
 fn dial(port: u16, dns: &Dns) -> (Option<i32>, String, String) {

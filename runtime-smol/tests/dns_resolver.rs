@@ -15,6 +15,11 @@ use moxide_proto::dns::{
     Evaluate, Failure, Lookup, LookupId, Poll, Query, Rdata, RecordType, Records, ResolverConfig,
 };
 
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::run_moxide;
+
 /// The server. Answers (TTLs as written):
 /// a.test A 192.0.2.1 (300), AAAA 2001:db8::1; mx.test MX 10 a.test, 20 b.test;
 /// txt.test TXT "v=spf1 ip4:192.0.2.0/24" " -all"; _25._tcp.a.test TLSA 3 1 1 abcdef;
@@ -544,16 +549,10 @@ fn evaluate_runs_lookups_and_honours_the_deadline() {
 fn cli_dns_lookup() {
     let Some(s) = server() else { return };
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_moxide"))
-            .args(args)
-            .args(["--resolver", &s.live.to_string()])
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
+        let resolver = s.live.to_string();
+        let (out, err, code) =
+            run_moxide(args.iter().chain(&["--resolver", &resolver]), b"").parts();
+        (code, out, err)
     };
     let (code, out, err) = run(&["dns", "lookup", "mx", "mx.test"]);
     assert_eq!(err, "");

@@ -13,15 +13,17 @@
 //!
 //! Needs python3 with dnslib (skips without python3 unless CI=true).
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/https_server.rs"]
 mod https_server;
 #[path = "common/python_server.rs"]
 mod python_server;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -29,7 +31,7 @@ use moxide_storage::{Store, StoreConfig, TlsPolicyType};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, PublicKeyData};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
+use cli::{BIN, run_moxide};
 
 /// A DNS server answering from the JSON zone file in argv[1] (re-read on
 /// every query, so records can be added once ports are known): `{name:
@@ -185,21 +187,9 @@ fn text(b: &[u8]) -> String {
 
 /// Runs `moxide ARGS` with `stdin`; fails the test unless it succeeds.
 fn moxide(args: &[&str], stdin: &[u8]) -> String {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out: Output = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "moxide {args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
+    let out = run_moxide(args, stdin);
+    assert!(out.success(), "moxide {args:?}: {}", out.stderr);
+    out.stdout
 }
 
 /// The JSON zone file the DNS server reads.

@@ -3,18 +3,20 @@
 //! `openssl s_client` when installed, restarts, a taken port and SIGINT.
 //! The client tests skip, saying so, only when python3 is missing.
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
-
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
+
+use cli::{BIN, run_moxide};
 
 include!("cases/localserve.rs");
 
 #[test]
 fn version_prints_the_package_version() {
-    let out = Command::new(BIN).arg("version").output().unwrap();
-    assert!(out.status.success());
+    let out = run_moxide(["version"], b"");
+    assert!(out.success());
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        out.stdout,
         format!("moxide {}\n", env!("CARGO_PKG_VERSION"))
     );
 }

@@ -3,6 +3,8 @@
 //! `--ca-file`, the fetch port set by `MOXIDE_MTASTS_PORT` (test-only:
 //! RFC 8461 fixes port 443). Skips only when python3 is missing.
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/dnslib.rs"]
 mod dnslib;
 #[path = "common/https_server.rs"]
@@ -12,10 +14,10 @@ mod python_server;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use cli::{moxide_command, run, run_moxide};
 use dnslib::dnslib_server;
 use https_server::{TestCa, response, serve};
 
@@ -64,19 +66,16 @@ fn zone() -> Option<SocketAddr> {
 
 /// Runs `moxide mtasts lookup DOMAIN` with the fetch sent to `port`.
 fn lookup(dns: &SocketAddr, ca: &Path, domain: &str, port: u16) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_moxide"))
-        .args(["mtasts", "lookup", domain, "--resolver"])
-        .arg(dns.to_string())
-        .arg("--ca-file")
-        .arg(ca)
-        .env("MOXIDE_MTASTS_PORT", port.to_string())
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
+    let (out, err, code) = run(
+        moxide_command(["mtasts", "lookup", domain, "--resolver"])
+            .arg(dns.to_string())
+            .arg("--ca-file")
+            .arg(ca)
+            .env("MOXIDE_MTASTS_PORT", port.to_string()),
+        b"",
     )
+    .parts();
+    (code, out, err)
 }
 
 struct Setup {
@@ -228,26 +227,23 @@ fn certificate_from_an_untrusted_ca() {
     );
     assert_eq!(code, Some(1));
     // Without --ca-file the test CA is not trusted either.
-    let out = Command::new(env!("CARGO_BIN_EXE_moxide"))
-        .args(["mtasts", "lookup", "example.test", "--resolver"])
-        .arg(s.dns.to_string())
-        .env(
-            "MOXIDE_MTASTS_PORT",
-            policy_server(
-                &s,
-                "example.test",
-                response("200 OK", &[("Content-Type", "text/plain")], POLICY),
-            )
-            .to_string(),
-        )
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let port = policy_server(
+        &s,
+        "example.test",
+        response("200 OK", &[("Content-Type", "text/plain")], POLICY),
+    );
+    let out = run(
+        moxide_command(["mtasts", "lookup", "example.test", "--resolver"])
+            .arg(s.dns.to_string())
+            .env("MOXIDE_MTASTS_PORT", port.to_string()),
+        b"",
+    );
+    let text = out.stdout;
     assert!(
         text.ends_with("TLSRPT result type: sts-webpki-invalid\n"),
         "{text}"
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.code, Some(1));
 }
 
 #[test]
@@ -319,35 +315,35 @@ fn bad_policy_wrong_type_and_bad_records() {
 
 #[test]
 fn bad_arguments() {
-    let out = Command::new(env!("CARGO_BIN_EXE_moxide"))
-        .args([
+    let out = run_moxide(
+        [
             "mtasts",
             "lookup",
             "example.test",
             "--ca-file",
             "/nonexistent/ca.pem",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        ],
+        b"",
+    );
+    assert_eq!(out.code, Some(2));
     assert_eq!(
-        String::from_utf8(out.stderr).unwrap(),
+        out.stderr,
         "moxide mtasts lookup: --ca-file: reading /nonexistent/ca.pem: No such file or directory (os error 2)\n"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_moxide"))
-        .args([
+    let out = run(
+        moxide_command([
             "mtasts",
             "lookup",
             "example.test",
             "--resolver",
             "127.0.0.1:53",
         ])
-        .env("MOXIDE_MTASTS_PORT", "x")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .env("MOXIDE_MTASTS_PORT", "x"),
+        b"",
+    );
+    assert_eq!(out.code, Some(2));
     assert_eq!(
-        String::from_utf8(out.stderr).unwrap(),
+        out.stderr,
         "moxide mtasts lookup: MOXIDE_MTASTS_PORT=\"x\" is not a port\n"
     );
 }

@@ -11,8 +11,8 @@
 //! Needs postfix, root (Postfix's master) and python3 with dnslib; skips,
 //! saying so, without them, and fails under `CI=true`.
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
-
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 #[path = "common/dnslib.rs"]
 mod dnslib;
@@ -22,6 +22,8 @@ mod postfix;
 mod python_server;
 #[path = "common/serve_process.rs"]
 mod serve_process;
+
+use cli::BIN;
 
 include!("cases/postfix_interop.rs");
 
@@ -52,7 +54,7 @@ transport = \"postfix\"
         ),
     );
     let config = cfg.to_str().unwrap();
-    let out = serve_process::moxide(
+    let out = cli::run_moxide(
         &[
             "config",
             "--config",
@@ -65,7 +67,7 @@ transport = \"postfix\"
         ],
         b"secret\n",
     );
-    assert!(out.status.success(), "account add: {out:?}");
+    assert!(out.success(), "account add: {out:?}");
     cfg
 }
 
@@ -156,17 +158,17 @@ fn moxide_delivers_to_postfix_over_starttls() {
     // The 250 was booked: after a clean stop the queue is empty.
     let (status, stderr) = server.terminate();
     assert!(status.success(), "{status}: {stderr}");
-    let out = Command::new(BIN)
-        .args(["queue", "--config"])
-        .arg(&cfg)
-        .arg("list")
-        .output()
-        .unwrap();
+    let out = cli::run(
+        cli::moxide_command(["queue", "--config"])
+            .arg(&cfg)
+            .arg("list"),
+        b"",
+    );
     assert_eq!(
-        (String::from_utf8_lossy(&out.stdout), out.status.success()),
-        ("queue is empty\n".into(), true),
+        (out.stdout.as_str(), out.success()),
+        ("queue is empty\n", true),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr
     );
     drop(pf);
 }

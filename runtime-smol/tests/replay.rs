@@ -1,22 +1,17 @@
 //! `moxide replay FILE` as a command: the same bytes on two runs, exit
 //! status 0 / 1 / 2 for matched, failed and malformed transcripts.
 
-use std::process::Command;
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::{moxide_command, run};
 
 fn replay(text: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.txt");
     std::fs::write(&file, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_moxide"))
-        .arg("replay")
-        .arg(&file)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let out = run(moxide_command(["replay"]).arg(&file), b"");
+    (out.code.unwrap(), out.stdout, out.stderr)
 }
 
 const CLIENT_ONLY: &str = "\

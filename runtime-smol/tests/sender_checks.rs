@@ -8,11 +8,13 @@
 //! from a `p=reject` domain whose SPF does not allow 127.0.0.1 is refused
 //! with 550 5.7.1 and not stored.
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
-
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
+#[path = "common/smtp_reply.rs"]
+mod smtp_reply;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
@@ -21,7 +23,9 @@ use hickory_proto::rr::{Name, RData, Record};
 use moxide_proto::dkim::{PrivateKey, Signer, SignerSelector};
 use moxide_proto::dns::{Lookup, Query, Rdata, RecordType, Zone};
 
+use cli::{BIN, run_moxide};
 use common::{Server, free_ports};
+use smtp_reply::read_reply;
 
 const SEED: [u8; 32] = [9; 32];
 
@@ -98,24 +102,11 @@ fn zone() -> Zone {
     z
 }
 
-/// Reads one (possibly multi-line) SMTP reply.
-fn reply(r: &mut impl BufRead) -> String {
-    let mut all = String::new();
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        all.push_str(&line);
-        if line.len() < 4 || line.as_bytes()[3] != b'-' {
-            return all;
-        }
-    }
-}
-
 /// Sends one message over SMTP to `port`; returns the DATA reply.
 fn send(port: u16, from: &str, message: &str) -> String {
     let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut r = BufReader::new(tcp.try_clone().unwrap());
-    assert!(reply(&mut r).starts_with("220 "));
+    assert!(read_reply(&mut r).starts_with("220 "));
     for (cmd, want) in [
         ("EHLO mail.good.test\r\n".to_string(), "250"),
         (format!("MAIL FROM:<{from}>\r\n"), "250"),
@@ -123,11 +114,11 @@ fn send(port: u16, from: &str, message: &str) -> String {
         ("DATA\r\n".to_string(), "354"),
     ] {
         tcp.write_all(cmd.as_bytes()).unwrap();
-        let got = reply(&mut r);
+        let got = read_reply(&mut r);
         assert!(got.starts_with(want), "{cmd:?}: {got}");
     }
     tcp.write_all(format!("{message}.\r\n").as_bytes()).unwrap();
-    let got = reply(&mut r);
+    let got = read_reply(&mut r);
     tcp.write_all(b"QUIT\r\n").unwrap();
     got
 }
@@ -194,25 +185,11 @@ fn localserve_checks_spf_dkim_dmarc_on_port_25() {
     assert!(stored.ends_with(&signed));
 }
 
+/// (exit code, -1 for a signal; stdout then stderr) of `moxide ARGS`
+/// with `stdin`.
 fn cli(args: &[&str], stdin: &str) -> (i32, String) {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
+    let out = run_moxide(args, stdin.as_bytes());
+    (out.code.unwrap_or(-1), out.stdout + &out.stderr)
 }
 
 #[test]

@@ -2,14 +2,14 @@
 //! message read back over IMAPS with Python's imaplib. The tests skip,
 //! saying so, when python3 (or swaks, for its test) is missing.
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
-
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use cli::{BIN, moxide_command, run};
 use common::{Server, free_ports};
 
 fn have(tool: &str, test: &str) -> bool {
@@ -44,21 +44,11 @@ fn read_back(imaps: u16, subject: &str, count: u32) -> String {
 
 /// Runs `moxide sendmail ARGS` with `config` and `stdin`.
 fn sendmail(config: &Path, args: &[&str], stdin: &[u8]) -> (Option<i32>, String) {
-    let mut child = Command::new(BIN)
-        .arg("sendmail")
-        .args(args)
-        .env("MOXIDE_SENDMAIL_CONFIG", config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = run(
+        moxide_command(["sendmail"].iter().chain(args)).env("MOXIDE_SENDMAIL_CONFIG", config),
+        stdin,
+    );
+    (out.code, out.stderr)
 }
 
 #[test]

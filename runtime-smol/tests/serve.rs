@@ -9,6 +9,8 @@
 //! exist, so the sender gets a failure DSN in its Inbox.
 //! Also: the errors for a port in use and a missing file, and SIGTERM.
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/dnslib.rs"]
 mod dnslib;
 #[path = "common/python_server.rs"]
@@ -19,9 +21,10 @@ mod serve_process;
 use std::process::Command;
 use std::time::Instant;
 
+use cli::run_moxide;
 use moxide_proto::dkim::{Status, Verifier};
 use moxide_proto::dns::{Zone, run};
-use serve_process::{Serve, moxide, text, write_config};
+use serve_process::{Serve, text, write_config};
 
 /// The Python with python3-dkim (Debian's, not a pyenv one).
 const PYTHON: &str = "/usr/bin/python3";
@@ -113,12 +116,12 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
     let cfg_s = cfg.to_str().unwrap();
 
     // The DKIM key and the accounts, with the CLI an admin uses.
-    let out = moxide(
+    let out = run_moxide(
         &["config", "--config", cfg_s, "dkim", "add", "a.test", "s1"],
         b"",
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    assert!(out.success(), "{}", out.stderr);
+    let stdout = out.stdout.clone();
     let key_file = d.join("dkim-a.test-s1-ed25519.pem");
     let mut lines = stdout.lines();
     assert_eq!(
@@ -148,7 +151,7 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
         ("a", "a@a.test", "secret\n"),
         ("b", "b@a.test", "secret2\n"),
     ] {
-        let out = moxide(
+        let out = run_moxide(
             &[
                 "config",
                 "--config",
@@ -162,11 +165,11 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
             pw.as_bytes(),
         );
         assert_eq!(
-            (text(&out.stdout), text(&out.stderr), out.status.success()),
+            out.parts(),
             (
                 format!("added account \"{name}\" with address {addr}\n"),
                 String::new(),
-                true
+                Some(0)
             )
         );
     }
@@ -249,11 +252,8 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
             "account\tquota\tpassword\taddresses\tlogin\na\tdefault\tset\ta@a.test\tenabled\nb\tdefault\tset\tb@a.test\tenabled\n",
         ),
     ] {
-        let out = moxide(&args, b"");
-        assert_eq!(
-            (text(&out.stdout), text(&out.stderr), out.status.code()),
-            (want.to_string(), String::new(), Some(0))
-        );
+        let out = run_moxide(&args, b"");
+        assert_eq!(out.parts(), (want.to_string(), String::new(), Some(0)));
     }
 
     // A second server on the same ports: a clear error, exit status 1.
@@ -264,10 +264,10 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
         .unwrap()
         .replace("imaps = 0", &format!("imaps = {taken}"));
     std::fs::write(&cfg2, t).unwrap();
-    let out = moxide(&["serve", "--config", cfg2.to_str().unwrap()], b"");
-    assert_eq!(out.status.code(), Some(1));
+    let out = run_moxide(&["serve", "--config", cfg2.to_str().unwrap()], b"");
+    assert_eq!(out.code, Some(1));
     assert_eq!(
-        text(&out.stderr),
+        out.stderr,
         format!(
             "moxide serve: cannot listen on 127.0.0.1:{taken} for imaps of listener loop: address in use (is another moxide or mail server running?)\n"
         )
@@ -285,10 +285,10 @@ fn serve_names_a_missing_file_and_prints_the_example() {
     let d = dir.path();
     let cfg = write_config(d, "");
     std::fs::remove_file(d.join("tls/key.pem")).unwrap();
-    let out = moxide(&["serve", "--config", cfg.to_str().unwrap()], b"");
-    assert_eq!(out.status.code(), Some(1));
+    let out = run_moxide(&["serve", "--config", cfg.to_str().unwrap()], b"");
+    assert_eq!(out.code, Some(1));
     assert_eq!(
-        text(&out.stderr),
+        out.stderr,
         format!(
             "moxide serve: {}: listeners[0].tls_key: {}: no such file; point tls_key at the PEM file (relative paths start at the directory of this file)\n",
             cfg.display(),
@@ -304,22 +304,22 @@ fn serve_names_a_missing_file_and_prints_the_example() {
         format!("{t}[delivery]\nextra_ca_files = [\"ca.pem\"]\n"),
     )
     .unwrap();
-    let out = moxide(&["serve", "--config", cfg.to_str().unwrap()], b"");
-    assert_eq!(out.status.code(), Some(1));
+    let out = run_moxide(&["serve", "--config", cfg.to_str().unwrap()], b"");
+    assert_eq!(out.code, Some(1));
     assert_eq!(
-        text(&out.stderr),
+        out.stderr,
         format!(
             "moxide serve: {}: delivery.extra_ca_files[0]: {}: no \"BEGIN CERTIFICATE\" block found (list PEM files of CA certificates)\n",
             cfg.display(),
             d.join("ca.pem").display()
         )
     );
-    let out = moxide(
+    let out = run_moxide(
         &["serve", "--config", d.join("nope.toml").to_str().unwrap()],
         b"",
     );
     assert_eq!(
-        text(&out.stderr),
+        out.stderr,
         format!(
             "moxide serve: {}: no such file (write one; `moxide serve --example-config` prints an example)\n",
             d.join("nope.toml").display()
@@ -331,9 +331,9 @@ fn serve_names_a_missing_file_and_prints_the_example() {
     let (status, err) = server.signal("-INT");
     assert!(status.success(), "{status:?} {err}");
     assert!(err.ends_with("moxide serve: stopped\n"), "{err}");
-    let out = moxide(&["serve", "--example-config"], b"");
-    assert!(out.status.success());
-    let example = text(&out.stdout);
+    let out = run_moxide(&["serve", "--example-config"], b"");
+    assert!(out.success());
+    let example = out.stdout.clone();
     assert!(
         example.starts_with("# ===== moxide.toml =====\n# moxide.toml: the static configuration"),
         "{example}"

@@ -6,13 +6,16 @@
 //! submission logins with the admin's message while mail is still
 //! delivered, and `enable` restores them.
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/serve_process.rs"]
 mod serve_process;
 
 use std::path::Path;
 use std::process::Command;
 
-use serve_process::{Serve, moxide, text, write_config};
+use cli::run_moxide;
+use serve_process::{Serve, text, write_config};
 
 /// Port 25: argv[2..] are the recipients of one SMTPUTF8 message; prints
 /// the refused ones, or the error of RCPT when all are refused.
@@ -78,8 +81,7 @@ fn python(script: &str, args: &[&str]) -> String {
 fn account(cfg: &str, args: &[&str], stdin: &[u8]) -> (String, String, Option<i32>) {
     let mut all = vec!["config", "--config", cfg, "account"];
     all.extend_from_slice(args);
-    let out = moxide(&all, stdin);
-    (text(&out.stdout), text(&out.stderr), out.status.code())
+    run_moxide(&all, stdin).parts()
 }
 
 fn ok(s: &str) -> (String, String, Option<i32>) {

@@ -3,25 +3,19 @@
 //! takes postmaster mail (RFC 5321 4.5.1), a postmaster account that does
 //! not exist stops the start, and its absence is a warning.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
+#[path = "common/cli.rs"]
+mod cli;
+#[path = "common/smtp_reply.rs"]
+mod smtp_reply;
 
-fn moxide(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use cli::{BIN, run_moxide};
+use smtp_reply::exchange;
 
 /// moxide.toml (SMTP on a free port of 127.0.0.1) with `extra` at the
 /// top, domains.toml with a.test and b.test, and account `admin`
@@ -43,16 +37,19 @@ fn setup(dir: &Path, extra: &str) -> PathBuf {
         "[domains.\"a.test\"]\n[domains.\"b.test\"]\n",
     )
     .unwrap();
-    let out = moxide(&[
-        "config",
-        "--config",
-        cfg.to_str().unwrap(),
-        "account",
-        "add",
-        "admin",
-        "admin@a.test",
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run_moxide(
+        [
+            "config",
+            "--config",
+            cfg.to_str().unwrap(),
+            "account",
+            "add",
+            "admin",
+            "admin@a.test",
+        ],
+        b"",
+    );
+    assert!(out.success(), "{}", out.stderr);
     cfg
 }
 
@@ -95,22 +92,6 @@ fn stop(mut child: Child) -> String {
         .unwrap();
     assert!(status.success(), "{status:?} {err}");
     err
-}
-
-/// One SMTP exchange: sends `line` (unless empty), returns the reply.
-fn exchange(r: &mut BufReader<TcpStream>, line: &str) -> String {
-    if !line.is_empty() {
-        r.get_mut().write_all(line.as_bytes()).unwrap();
-    }
-    let mut reply = String::new();
-    loop {
-        let mut l = String::new();
-        r.read_line(&mut l).unwrap();
-        reply.push_str(&l);
-        if l.as_bytes().get(3) != Some(&b'-') {
-            return reply;
-        }
-    }
 }
 
 #[test]
@@ -167,10 +148,10 @@ fn local_domains_and_postmaster_decide_rcpt_replies() {
 fn postmaster_account_must_exist_and_its_absence_is_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = setup(dir.path(), "postmaster = \"nobody\"");
-    let out = moxide(&["serve", "--config", cfg.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = run_moxide(["serve", "--config", cfg.to_str().unwrap()], b"");
+    assert_eq!(out.code, Some(1));
     assert_eq!(
-        text(&out.stderr),
+        out.stderr,
         format!(
             "moxide serve: {c}: postmaster: no account \"nobody\" (accounts: admin); create it with `moxide config --config {c} account add nobody ADDRESS` or name an existing one\n",
             c = cfg.display()

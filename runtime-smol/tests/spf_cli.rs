@@ -3,13 +3,16 @@
 //! missing dnslib is a failure (CI installs it).
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::OnceLock;
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/dnslib.rs"]
 mod dnslib;
 #[path = "common/python_server.rs"]
 mod python_server;
+
+use cli::{moxide_command, run};
 
 /// The zone's address (every other name is NXDOMAIN, other types NODATA),
 /// or `None` (test skipped) without python3.
@@ -41,18 +44,16 @@ fn server() -> Option<SocketAddr> {
     })
 }
 
+/// (exit code, stdout, stderr) of `moxide ARGS [--resolver RESOLVER]`
+/// on host mx.test.
 fn moxide(args: &[&str], resolver: Option<SocketAddr>) -> (Option<i32>, String, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_moxide"));
-    c.args(args).env("HOSTNAME", "mx.test");
+    let mut c = moxide_command(args);
+    c.env("HOSTNAME", "mx.test");
     if let Some(r) = resolver {
         c.args(["--resolver", &r.to_string()]);
     }
-    let out = c.output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let (out, err, code) = run(&mut c, b"").parts();
+    (code, out, err)
 }
 
 #[test]

@@ -5,30 +5,25 @@
 //! refused with exit status 2.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use moxide_storage::NewMessage;
 
-const BIN: &str = env!("CARGO_BIN_EXE_moxide");
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::run_moxide;
 
 /// (stdout, stderr, exit code) of `moxide verifydata DIR`.
 fn verifydata(dir: &Path) -> (String, String, i32) {
     verifydata_args(&[dir.as_os_str()])
 }
 
-/// (stdout, stderr, exit code) of `moxide verifydata ARGS`.
+/// (stdout, stderr, exit code; -1 for a signal) of `moxide verifydata
+/// ARGS`.
 fn verifydata_args(args: &[&std::ffi::OsStr]) -> (String, String, i32) {
-    let out = Command::new(BIN)
-        .arg("verifydata")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.code().unwrap_or(-1),
-    )
+    let verifydata: &std::ffi::OsStr = "verifydata".as_ref();
+    let (out, err, code) = run_moxide([verifydata].iter().chain(args), b"").parts();
+    (out, err, code.unwrap_or(-1))
 }
 
 fn message(n: u32) -> Vec<u8> {

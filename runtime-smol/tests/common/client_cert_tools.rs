@@ -1,13 +1,13 @@
 //! Helpers of the client-certificate tests with real tools
 //! (`client_cert_clients.rs`, `client_cert_submit_clients.rs`): running a
-//! command with input, `moxide config tlspubkey`, `openssl s_client`.
+//! `moxide config tlspubkey`, `openssl s_client`. The including crate
+//! declares `mod cli` (common/cli.rs).
 #![allow(dead_code)] // each test crate uses a part
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use crate::BIN;
+use crate::cli::{moxide_command, run};
 
 /// Whether `tool arg` runs; says the test is skipped when not.
 pub fn have(tool: &str, arg: &str, test: &str) -> bool {
@@ -23,34 +23,17 @@ pub fn have(tool: &str, arg: &str, test: &str) -> bool {
     ok
 }
 
-/// Runs `cmd` with `stdin`; returns its output.
-pub fn run(cmd: &mut Command, stdin: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// `moxide config --dir DIR tlspubkey ARGS < stdin`: exit code, stdout,
 /// stderr.
 pub fn tlspubkey(dir: &Path, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
     let out = run(
-        Command::new(BIN)
-            .args(["config", "--dir"])
+        moxide_command(["config", "--dir"])
             .arg(dir)
             .arg("tlspubkey")
             .args(args),
         stdin,
     );
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    (out.code.unwrap(), out.stdout, out.stderr)
 }
 
 /// The value of a `name: value` line.
@@ -73,5 +56,5 @@ pub fn s_client(port: u16, cert: &Path, key: &Path, input: &str) -> String {
             .arg(key),
         input.as_bytes(),
     );
-    String::from_utf8(out.stdout).unwrap()
+    out.stdout
 }

@@ -1,31 +1,18 @@
 //! A `moxide serve` process for the tests: a configuration for `a.test`
 //! on free loopback ports (all services on port 0 of 127.0.0.1), the
-//! server started and its ports read from its banner, the CLI run with
-//! standard input. Include with
+//! server started and its ports read from its banner (common/cli.rs runs
+//! the CLI). Include with
 //! `#[path = "common/serve_process.rs"] mod serve_process;`.
 #![allow(dead_code)] // each test crate uses a part
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The moxide binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_moxide");
-
-/// Runs `moxide ARGS` with `stdin`.
-pub fn moxide(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
 
 /// Bytes as text (lossy), for assertions.
 pub fn text(b: &[u8]) -> String {
