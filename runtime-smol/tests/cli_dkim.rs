@@ -47,7 +47,7 @@ fn sign_then_verify_over_dns() {
     let key = dir.join("ed.pem");
     std::fs::write(&key, ED_PEM).unwrap();
     let out = run_moxide(
-        &[
+        [
             "dkim",
             "sign",
             "--domain",
@@ -68,7 +68,7 @@ fn sign_then_verify_over_dns() {
 
     let resolver = addr.to_string();
     let out = run_moxide(
-        &["dkim", "verify", "--resolver", &resolver],
+        ["dkim", "verify", "--resolver", &resolver],
         signed.as_bytes(),
     );
     let report = out.stdout.clone();
@@ -87,7 +87,7 @@ fn sign_then_verify_over_dns() {
     // A changed body: fail, exit status 1, the reason says what.
     let changed = signed.replace("Hi.", "Ho.");
     let out = run_moxide(
-        &["dkim", "verify", "--resolver", &resolver],
+        ["dkim", "verify", "--resolver", &resolver],
         changed.as_bytes(),
     );
     assert_eq!(out.code, Some(1));
@@ -100,7 +100,7 @@ fn sign_then_verify_over_dns() {
     );
 
     // No signature at all.
-    let out = run_moxide(&["dkim", "verify", "--resolver", &resolver], MSG.as_bytes());
+    let out = run_moxide(["dkim", "verify", "--resolver", &resolver], MSG.as_bytes());
     assert_eq!(out.code, Some(1));
     assert_eq!(out.stdout, "dkim=none: the message has no DKIM-Signature\n");
 }
@@ -110,7 +110,7 @@ fn lookup_reports_the_record() {
     let Some(addr) = server() else { return };
     let resolver = addr.to_string();
     let out = run_moxide(
-        &[
+        [
             "dkim",
             "lookup",
             "ed",
@@ -128,7 +128,7 @@ fn lookup_reports_the_record() {
         )
     );
     let out = run_moxide(
-        &[
+        [
             "dkim",
             "lookup",
             "old",
@@ -144,7 +144,7 @@ fn lookup_reports_the_record() {
         "old._domainkey.example.org TXT v=DKIM1; k=ed25519; p=\n  key: revoked (empty p=)\n  usable: no\n"
     );
     let out = run_moxide(
-        &[
+        [
             "dkim",
             "lookup",
             "none",
@@ -163,19 +163,19 @@ fn lookup_reports_the_record() {
 
 #[test]
 fn key_generation_prints_pem_and_record() {
-    let out = run_moxide(&["dkim", "gened25519"], b"");
+    let out = run_moxide(["dkim", "gened25519"], b"");
     assert!(out.success());
     let t = out.stdout.clone();
     assert!(t.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{t}");
     assert!(t.contains("-----END PRIVATE KEY-----\n\n# Publish as TXT at SELECTOR._domainkey.DOMAIN:\nv=DKIM1; k=ed25519; h=sha256; p="));
-    let out = run_moxide(&["dkim", "genrsa"], b"");
+    let out = run_moxide(["dkim", "genrsa"], b"");
     assert!(out.success());
     let t = out.stdout.clone();
     assert!(
         t.contains("\nv=DKIM1; k=rsa; h=sha256; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"),
         "{t}"
     );
-    let out = run_moxide(&["dkim", "genrsa", "--bits", "1024"], b"");
+    let out = run_moxide(["dkim", "genrsa", "--bits", "1024"], b"");
     assert_eq!(out.code, Some(2));
     assert_eq!(
         out.stderr,

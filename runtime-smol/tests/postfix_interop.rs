@@ -55,7 +55,7 @@ transport = \"postfix\"
     );
     let config = cfg.to_str().unwrap();
     let out = cli::run_moxide(
-        &[
+        [
             "config",
             "--config",
             config,

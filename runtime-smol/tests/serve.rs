@@ -117,7 +117,7 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
 
     // The DKIM key and the accounts, with the CLI an admin uses.
     let out = run_moxide(
-        &["config", "--config", cfg_s, "dkim", "add", "a.test", "s1"],
+        ["config", "--config", cfg_s, "dkim", "add", "a.test", "s1"],
         b"",
     );
     assert!(out.success(), "{}", out.stderr);
@@ -152,7 +152,7 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
         ("b", "b@a.test", "secret2\n"),
     ] {
         let out = run_moxide(
-            &[
+            [
                 "config",
                 "--config",
                 cfg_s,
@@ -264,7 +264,7 @@ fn serve_submits_signs_and_reads_back_over_imaps() {
         .unwrap()
         .replace("imaps = 0", &format!("imaps = {taken}"));
     std::fs::write(&cfg2, t).unwrap();
-    let out = run_moxide(&["serve", "--config", cfg2.to_str().unwrap()], b"");
+    let out = run_moxide(["serve", "--config", cfg2.to_str().unwrap()], b"");
     assert_eq!(out.code, Some(1));
     assert_eq!(
         out.stderr,
@@ -285,7 +285,7 @@ fn serve_names_a_missing_file_and_prints_the_example() {
     let d = dir.path();
     let cfg = write_config(d, "");
     std::fs::remove_file(d.join("tls/key.pem")).unwrap();
-    let out = run_moxide(&["serve", "--config", cfg.to_str().unwrap()], b"");
+    let out = run_moxide(["serve", "--config", cfg.to_str().unwrap()], b"");
     assert_eq!(out.code, Some(1));
     assert_eq!(
         out.stderr,
@@ -304,7 +304,7 @@ fn serve_names_a_missing_file_and_prints_the_example() {
         format!("{t}[delivery]\nextra_ca_files = [\"ca.pem\"]\n"),
     )
     .unwrap();
-    let out = run_moxide(&["serve", "--config", cfg.to_str().unwrap()], b"");
+    let out = run_moxide(["serve", "--config", cfg.to_str().unwrap()], b"");
     assert_eq!(out.code, Some(1));
     assert_eq!(
         out.stderr,
@@ -315,7 +315,7 @@ fn serve_names_a_missing_file_and_prints_the_example() {
         )
     );
     let out = run_moxide(
-        &["serve", "--config", d.join("nope.toml").to_str().unwrap()],
+        ["serve", "--config", d.join("nope.toml").to_str().unwrap()],
         b"",
     );
     assert_eq!(
@@ -331,7 +331,7 @@ fn serve_names_a_missing_file_and_prints_the_example() {
     let (status, err) = server.signal("-INT");
     assert!(status.success(), "{status:?} {err}");
     assert!(err.ends_with("moxide serve: stopped\n"), "{err}");
-    let out = run_moxide(&["serve", "--example-config"], b"");
+    let out = run_moxide(["serve", "--example-config"], b"");
     assert!(out.success());
     let example = out.stdout.clone();
     assert!(
