@@ -84,7 +84,11 @@ sample() {
       else other += $2
     }
     END { printf "heap_kb=%d anon_kb=%d exe_kb=%d other_kb=%d", heap, anon, exe, other }' "$s")
-  echo "$1 $("$CLIENT" mem "$MPID") $parts threads=$(ls "/proc/$MPID/task" | wc -l) load=$(cut -d' ' -f1 /proc/loadavg)"
+  # Thread names with their counts, e.g. "fjall:2,moxide:1".
+  local names
+  names=$(cat /proc/"$MPID"/task/*/comm 2>/dev/null | sort | uniq -c \
+    | awk '{printf "%s%s:%d", (NR > 1 ? "," : ""), $2, $1}')
+  echo "$1 $("$CLIENT" mem "$MPID") $parts threads=$(ls "/proc/$MPID/task" | wc -l) thread_names=$names load=$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 cpu_s() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$MPID/stat"; }

@@ -312,7 +312,7 @@ async fn serve_connection(mut s: Async<UnixStream>, handler: Handler, allowed: [
                 ))
             };
             match future::or(read_request(&mut s), timeout).await {
-                Ok(req) => smol::unblock(move || handler(req)).await,
+                Ok(req) => crate::blocking_pool::unblock(move || handler(req)).await,
                 Err(e) => Err(e),
             }
         }

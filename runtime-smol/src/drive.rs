@@ -80,7 +80,7 @@ impl Runtime for Smol {
     async fn unblock<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> io::Result<T> {
         // If the caller's future is dropped meanwhile, the call still
         // completes on the pool.
-        Ok(smol::unblock(f).await)
+        Ok(crate::blocking_pool::unblock(f).await)
     }
 }
 

@@ -31,7 +31,7 @@ pub async fn idle_shrink(store: Arc<Store>, quiet: Duration) {
             continue;
         }
         let s = store.clone();
-        let flushed = smol::unblock(move || shrink_now(&s)).await;
+        let flushed = crate::blocking_pool::unblock(move || shrink_now(&s)).await;
         after_shrink(&mut trigger, &store, flushed);
     }
 }

@@ -5,6 +5,7 @@
 #[cfg(test)]
 extern crate self as moxide;
 
+pub mod blocking_pool;
 pub mod cli_backup;
 pub mod cli_dane;
 pub mod cli_dkim;

@@ -21,7 +21,7 @@
 //! [`crate::outbound::dial`] within the per-host limit), then records the
 //! attempt's TLS results and MTA-STS cache update and books the result
 //! (DSNs, removal, next attempt). Store commits run on the blocking pool
-//! (`smol::unblock`).
+//! (`crate::blocking_pool::unblock`).
 //!
 //! [`QueueRunner::stop`] stops taking jobs and gives running attempts
 //! [`STOP_GRACE`] to finish (their results are booked); dropping the
@@ -102,7 +102,7 @@ impl RunnerRuntime for Smol {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> impl Future<Output = T> + Send {
-        smol::unblock(f)
+        crate::blocking_pool::unblock(f)
     }
 
     async fn sleep_until(&self, at: Instant) {
